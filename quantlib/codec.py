@@ -346,7 +346,7 @@ def _plan(fmt: FloatFormat, dom: _Domain, rounding: str) -> _Plan | None:
         half_m1, parity = 1 << (d0 - 1), False
     keep = ((1 << dom.width) - 1) ^ ((1 << d0) - 1)
     off = (dom.bias - fmt.bias) << fmt.nmant
-    sub_scale = 2.0 ** (dom_minexp - fmt.minexp) if fmt.minexp > dom_minexp else 1.0
+    sub_scale = 2.0 ** (dom_minexp - fmt.minexp) if (fmt.minexp > dom_minexp and fmt.has_zero) else 1.0
     if not fmt.signed and not fmt.has_nan:
         return None  # negative input must raise: leave it to the exact kernel
     nan_bits = ((2 * dom.bias + 1) << dom.p) | (1 << (dom.p - 1))
@@ -367,6 +367,7 @@ def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, specia
     np.greater(t, U(plan.span), out=special)
     if plan.unsigned:
         np.less_equal(u, dom.absmask, out=nonneg)
+        np.logical_or(nonneg, u == dom.sign, out=nonneg)  # -0 is zero, not negative
         np.logical_and(special, nonneg, out=special)
     if plan.magic:
         F = dom.ftype

@@ -242,11 +242,16 @@ class FloatFormat:
 
     @property
     def machep(self) -> int:
-        return -self.nmant
+        """Exponent of eps: the quantum of the binade [1, 2), max(0, minexp) - nmant (-3 for E4M3)."""
+        return max(0, self.minexp) - self.nmant
 
     @property
     def negep(self) -> int:
-        return -self.nmant - 1
+        """Exponent of epsneg: the quantum of the binade below 1, max(-1, minexp) - nmant.
+
+        -4 for E4M3; -1 for float4_e2m1fn, where 1 is the smallest normal and 0.5 the step below.
+        """
+        return max(-1, self.minexp) - self.nmant
 
     # ----------------------------------------------------- exact limits
     def exact_value(self, code: int) -> Fraction:
@@ -310,13 +315,13 @@ class FloatFormat:
 
     @property
     def eps(self) -> float:
-        """Gap between 1 and the next larger value, 2**-nmant: 0.125 for E4M3."""
-        return 2.0 ** -self.nmant
+        """Gap between 1 and the next larger value, 2**machep: 0.125 for E4M3."""
+        return 2.0**self.machep
 
     @property
     def epsneg(self) -> float:
-        """Gap between 1 and the next smaller value, 2**-(nmant+1)."""
-        return 2.0 ** (-self.nmant - 1)
+        """Gap between 1 and the next smaller value, 2**negep: 0.0625 for E4M3, 0.5 for E2M1."""
+        return 2.0**self.negep
 
     @property
     def precision(self) -> int:
