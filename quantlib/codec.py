@@ -128,15 +128,24 @@ def _threads(threads: int | None, n: int) -> int:
 
 
 def _run_chunked(n: int, threads: int, work) -> None:
-    """Call work(start, stop) over contiguous spans of whole chunks, one span per thread."""
+    """Call work(start, stop) over contiguous spans of whole chunks, one span per thread.
+
+    Floating-point warnings are silenced inside: widening a signalling NaN raises 'invalid',
+    and lanes that the exact kernel overwrites may overflow on the way.
+    """
+
+    def quiet(a: int, b: int) -> None:
+        with np.errstate(all="ignore"):
+            work(a, b)
+
     if threads <= 1:
-        work(0, n)
+        quiet(0, n)
         return
     nchunks = (n + CHUNK - 1) // CHUNK
     per = (nchunks + threads - 1) // threads
     spans = [(i * per * CHUNK, min(n, (i + 1) * per * CHUNK)) for i in range(threads) if i * per * CHUNK < n]
     with ThreadPoolExecutor(max_workers=len(spans)) as pool:
-        for f in [pool.submit(work, a, b) for a, b in spans]:
+        for f in [pool.submit(quiet, a, b) for a, b in spans]:
             f.result()
 
 
@@ -299,6 +308,7 @@ class _Plan:
     off: int  # subtract from (bits >> d0) to get the code magnitude (normal results)
     sub_scale: float  # encode: |r| * sub_scale maps the format's subnormals onto the domain's
     unsigned: bool
+    has_zero: bool
     nan_bits: int  # unsigned formats: domain bit pattern of NaN for negative inputs
 
 
@@ -350,14 +360,14 @@ def _plan(fmt: FloatFormat, dom: _Domain, rounding: str) -> _Plan | None:
     if not fmt.signed and not fmt.has_nan:
         return None  # negative input must raise: leave it to the exact kernel
     nan_bits = ((2 * dom.bias + 1) << dom.p) | (1 << (dom.p - 1))
-    return _Plan(dom, magic, d0, lo, hi - lo, fmt.minexp + dom.bias, d0, half_m1, parity, keep, off, sub_scale, not fmt.signed, nan_bits)
+    return _Plan(dom, magic, d0, lo, hi - lo, fmt.minexp + dom.bias, d0, half_m1, parity, keep, off, sub_scale, not fmt.signed, fmt.has_zero, nan_bits)
 
 
-def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, special: np.ndarray, nonneg: np.ndarray | None = None) -> None:
+def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, special: np.ndarray, neg: np.ndarray | None = None) -> None:
     """r = bit pattern of u rounded (sign kept); special marks elements the fast path cannot take.
 
-    For unsigned formats ``nonneg`` receives the lanes with the sign bit clear; the caller
-    writes NaN into the others (they are not special).
+    For unsigned formats ``neg`` receives the negative lanes (-0 included when the format has
+    no zero); they are not special: the caller writes NaN into them.
     """
     dom = plan.dom
     U = dom.utype
@@ -366,9 +376,8 @@ def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, specia
         np.subtract(t, U(plan.lo), out=t)  # below lo wraps high: special
     np.greater(t, U(plan.span), out=special)
     if plan.unsigned:
-        np.less_equal(u, dom.absmask, out=nonneg)
-        np.logical_or(nonneg, u == dom.sign, out=nonneg)  # -0 is zero, not negative
-        np.logical_and(special, nonneg, out=special)
+        np.greater(u, dom.sign if plan.has_zero else dom.absmask, out=neg)  # -0 is zero where zero exists
+        np.greater(special, neg, out=special)  # special and not negative
     if plan.magic:
         F = dom.ftype
         np.bitwise_and(u, dom.absmask, out=r)  # r = |x|
@@ -457,7 +466,7 @@ def encode(
         buf_s = np.empty(CHUNK, U)
         buf_x = np.empty(CHUNK, dom.ftype) if flat.dtype != dom.ftype else None
         special = np.empty(CHUNK, bool)
-        nonneg = np.empty(CHUNK, bool) if plan.unsigned else None
+        negbuf = np.empty(CHUNK, bool) if plan.unsigned else None
         sign_shift = U(dom.width - fmt.bits)
         sign_t = U(fmt.sign_mask)
         for s in range(start, stop, CHUNK):
@@ -469,8 +478,8 @@ def encode(
                 xc = buf_x[:m]
             u = xc.view(U)
             r, t, sp = buf_r[:m], buf_t[:m], special[:m]
-            nn = nonneg[:m] if plan.unsigned else None
-            _fast_round(plan, u, r, t, sp, nn)
+            neg = negbuf[:m] if plan.unsigned else None
+            _fast_round(plan, u, r, t, sp, neg)
             # bits of the rounded value -> code magnitude, then the sign
             if not plan.unsigned:
                 np.bitwise_and(r, dom.absmask, out=r)
@@ -491,7 +500,7 @@ def encode(
                 np.bitwise_or(r, sg, out=r)
             np.copyto(out[s:e_], r, casting="unsafe")
             if plan.unsigned:
-                np.copyto(out[s:e_], code_t(fmt.nan_code), where=~nn)
+                np.copyto(out[s:e_], code_t(fmt.nan_code), where=neg)
             idx = np.flatnonzero(sp)
             if idx.size:
                 out[s + idx] = _encode_exact(xc[idx].astype(np.float64), fmt, rounding, saturate, None).astype(code_t)
@@ -615,6 +624,9 @@ def cast(
         return np.empty(shape, out_dtype)
     if rounding == "stochastic":
         return decode(encode(flat, fmt, rounding=rounding, saturate=saturate, rng=rng), fmt, dtype=out_dtype).reshape(shape)
+    own = {np.dtype(np.float16): _F16_FMT, np.dtype(np.float32): _F32_FMT, np.dtype(np.float64): _F64_FMT}[flat.dtype]
+    if fmt == own and not saturate:  # same layout as the input: nothing to round
+        return flat.copy().reshape(shape)
     src_dom = _F64 if flat.dtype == np.float64 else _F32
     plan = _plan(fmt, src_dom, rounding)
     if plan is None and src_dom is _F32:
@@ -636,7 +648,7 @@ def cast(
         buf_r = None if direct else np.empty(CHUNK, U)
         buf_x = np.empty(CHUNK, dom.ftype) if flat.dtype != dom.ftype else None
         special = np.empty(CHUNK, bool)
-        nonneg = np.empty(CHUNK, bool) if plan.unsigned else None
+        negbuf = np.empty(CHUNK, bool) if plan.unsigned else None
         nan_bits = U(plan.nan_bits)
         for s in range(start, stop, CHUNK):
             e_ = min(stop, s + CHUNK)
@@ -647,10 +659,10 @@ def cast(
                 xc = buf_x[:m]
             u = xc.view(U)
             r = out[s:e_].view(U) if direct else buf_r[:m]
-            nn = nonneg[:m] if plan.unsigned else None
-            _fast_round(plan, u, r, buf_t[:m], special[:m], nn)
+            neg = negbuf[:m] if plan.unsigned else None
+            _fast_round(plan, u, r, buf_t[:m], special[:m], neg)
             if plan.unsigned:
-                np.copyto(r, nan_bits, where=~nn)
+                np.copyto(r, nan_bits, where=neg)
             idx = np.flatnonzero(special[:m])
             if idx.size:
                 r.view(dom.ftype)[idx] = specials(xc[idx])
