@@ -332,6 +332,7 @@ def _plan(fmt: FloatFormat, dom: _Domain, rounding: str) -> _Plan | None:
         hi = mid if (ties_even and (fmt.max_code & 1) == 0) else mid - 1
     magic = (
         rounding == "nearest_even"
+        and fmt.minexp >= -60  # wide formats (bfloat16, tfloat32) rarely meet their subnormals: bit path
         and fmt.emax + d0 + 1 <= dom.bias  # C and |x| + C stay finite
         and fmt.minexp - fmt.nmant + dom.p >= dom_minexp  # C is a normal number
         and (fmt.minexp >= dom_minexp or (not fmt.has_zero and fmt.minexp + dom.bias >= 0))
@@ -469,6 +470,7 @@ def encode(
         negbuf = np.empty(CHUNK, bool) if plan.unsigned else None
         sign_shift = U(dom.width - fmt.bits)
         sign_t = U(fmt.sign_mask)
+        pending: list[np.ndarray] = []  # special positions, done in one exact-kernel call per span
         for s in range(start, stop, CHUNK):
             e_ = min(stop, s + CHUNK)
             m = e_ - s
@@ -498,12 +500,16 @@ def encode(
                 np.right_shift(u, sign_shift, out=sg)
                 np.bitwise_and(sg, sign_t, out=sg)
                 np.bitwise_or(r, sg, out=r)
+            if plan.unsigned:  # NaN for negatives: the all-ones code, OR-ed in (a masked copy is slow)
+                np.multiply(neg, U(fmt.nan_code), out=t)
+                np.bitwise_or(r, t, out=r)
             np.copyto(out[s:e_], r, casting="unsafe")
-            if plan.unsigned:
-                np.copyto(out[s:e_], code_t(fmt.nan_code), where=neg)
             idx = np.flatnonzero(sp)
             if idx.size:
-                out[s + idx] = _encode_exact(xc[idx].astype(np.float64), fmt, rounding, saturate, None).astype(code_t)
+                pending.append(idx + s)
+        if pending:
+            idx = np.concatenate(pending)
+            out[idx] = _encode_exact(flat[idx].astype(np.float64), fmt, rounding, saturate, None)
 
     _run_chunked(n, _threads(threads, n), work)
     return out.reshape(shape)
@@ -650,6 +656,7 @@ def cast(
         special = np.empty(CHUNK, bool)
         negbuf = np.empty(CHUNK, bool) if plan.unsigned else None
         nan_bits = U(plan.nan_bits)
+        pending: list[np.ndarray] = []  # special positions, done in one exact-kernel call per span
         for s in range(start, stop, CHUNK):
             e_ = min(stop, s + CHUNK)
             m = e_ - s
@@ -661,13 +668,17 @@ def cast(
             r = out[s:e_].view(U) if direct else buf_r[:m]
             neg = negbuf[:m] if plan.unsigned else None
             _fast_round(plan, u, r, buf_t[:m], special[:m], neg)
-            if plan.unsigned:
-                np.copyto(r, nan_bits, where=neg)
+            if plan.unsigned:  # NaN for negatives: OR-ing a quiet NaN's bits makes any lane NaN
+                np.multiply(negbuf[:m], nan_bits, out=buf_t[:m])
+                np.bitwise_or(r, buf_t[:m], out=r)
             idx = np.flatnonzero(special[:m])
             if idx.size:
-                r.view(dom.ftype)[idx] = specials(xc[idx])
+                pending.append(idx + s)
             if not direct:
                 np.copyto(out[s:e_], r.view(dom.ftype), casting="unsafe")  # exact: every value fits
+        if pending:
+            idx = np.concatenate(pending)
+            out[idx] = specials(flat[idx])
 
     _run_chunked(n, _threads(threads, n), work)
     return out.reshape(shape)
