@@ -364,6 +364,15 @@ def _plan(fmt: FloatFormat, dom: _Domain, rounding: str) -> _Plan | None:
     return _Plan(dom, magic, d0, lo, hi - lo, fmt.minexp + dom.bias, d0, half_m1, parity, keep, off, sub_scale, not fmt.signed, fmt.has_zero, nan_bits)
 
 
+def _pick_plan(fmt: FloatFormat, dtype: np.dtype, rounding: str) -> _Plan | None:
+    """The input's own domain if the fast path works there, else float64's, else None."""
+    src = _F64 if dtype == np.float64 else _F32
+    plan = _plan(fmt, src, rounding)
+    if plan is None and src is _F32:
+        plan = _plan(fmt, _F64, rounding)
+    return plan
+
+
 def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, special: np.ndarray, neg: np.ndarray | None = None) -> None:
     """r = bit pattern of u rounded (sign kept); special marks elements the fast path cannot take.
 
@@ -448,10 +457,7 @@ def encode(
         for s in range(0, n, CHUNK):
             out[s : s + CHUNK] = _encode_exact(flat[s : s + CHUNK].astype(np.float64), fmt, rounding, saturate, gen)
         return out.reshape(shape)
-    src_dom = _F64 if flat.dtype == np.float64 else _F32
-    plan = _plan(fmt, src_dom, rounding)
-    if plan is None and src_dom is _F32:
-        plan = _plan(fmt, _F64, rounding)
+    plan = _pick_plan(fmt, flat.dtype, rounding)
     code_t = np.dtype(fmt.code_dtype).type
 
     def work(start: int, stop: int) -> None:
@@ -633,10 +639,7 @@ def cast(
     own = {np.dtype(np.float16): _F16_FMT, np.dtype(np.float32): _F32_FMT, np.dtype(np.float64): _F64_FMT}[flat.dtype]
     if fmt == own and not saturate:  # same layout as the input: nothing to round
         return flat.copy().reshape(shape)
-    src_dom = _F64 if flat.dtype == np.float64 else _F32
-    plan = _plan(fmt, src_dom, rounding)
-    if plan is None and src_dom is _F32:
-        plan = _plan(fmt, _F64, rounding)
+    plan = _pick_plan(fmt, flat.dtype, rounding)
     if plan is None:
         return decode(encode(flat, fmt, rounding=rounding, saturate=saturate, threads=threads), fmt, dtype=out_dtype).reshape(shape)
     dom = plan.dom

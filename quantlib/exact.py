@@ -151,6 +151,14 @@ def _exponent(text: str, limit: int, letter: str) -> int:
     return e
 
 
+def _str_to_int(digits: str, base: int = 10) -> int:
+    """int(digits, base) for any length (Python limits int(str) to 4300 decimal digits)."""
+    if base != 10 or len(digits) <= 4000:
+        return int(digits, base)
+    k = len(digits) // 2
+    return _str_to_int(digits[:k]) * 10 ** (len(digits) - k) + _str_to_int(digits[k:])
+
+
 def _parse_unsigned(s: str) -> Fraction:
     """An unsigned decimal or hex float, exactly (no inf/nan, no fraction bar)."""
     if s.startswith("0x"):
@@ -167,7 +175,7 @@ def _parse_unsigned(s: str) -> Fraction:
         raise _Unreadable(_reason(s))
     int_digits = (m["int"] or "").replace("_", "")
     frac_digits = (m["frac"] or "").replace("_", "")
-    mant = int(int_digits + frac_digits or "0")
+    mant = _str_to_int(int_digits + frac_digits or "0")
     shift = (_exponent(m["exp"], _MAX_DEC_EXP, "e") if m["exp"] else 0) - len(frac_digits)
     if mant == 0:
         return Fraction(0)
