@@ -29,11 +29,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 
 from .formats import FloatFormat, get_format
+from .rounding import KINDS, ROUNDING_MODES, Rounding, check_rounding
 
 __all__ = [
     "ROUNDING_MODES",
@@ -45,17 +45,6 @@ __all__ = [
     "AllValues",
     "KINDS",
 ]
-
-Rounding = Literal["nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "stochastic"]
-ROUNDING_MODES: tuple[str, ...] = (
-    "nearest_even",
-    "nearest_away",
-    "toward_zero",
-    "toward_positive",
-    "toward_negative",
-    "stochastic",
-)
-KINDS: tuple[str, ...] = ("zero", "subnormal", "normal", "inf", "nan")
 
 CHUNK = 1 << 16  # elements per chunk: 256 KiB of float32; the few buffers stay in L2
 _PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
@@ -87,11 +76,6 @@ _F64 = _Domain(np.float64, np.uint64, np.int64, 52, 1023, 64)
 _F32_FMT = FloatFormat(name="float32", nexp=8, nmant=23)
 _F16_FMT = FloatFormat(name="float16", nexp=5, nmant=10)
 _F64_FMT = FloatFormat(name="float64", nexp=11, nmant=52)
-
-
-def _check_rounding(rounding: str) -> None:
-    if rounding not in ROUNDING_MODES:
-        raise ValueError(f"unknown rounding {rounding!r}; choose one of {', '.join(ROUNDING_MODES)}")
 
 
 def _as_float_array(x) -> np.ndarray:
@@ -252,8 +236,14 @@ def _encode_exact(x: np.ndarray, fmt: FloatFormat, rounding: str, saturate: bool
     if fmt.nonfinite == "fnuz":
         code[(mag == 0) & ~nonfinite] = 0
     if not fmt.has_zero:
-        zero_in = (a == 0)
-        code[zero_in] = np.uint64(fmt.nan_code)
+        zero_in = a == 0
+        if zero_in.any():
+            if not fmt.has_nan:
+                raise ValueError(
+                    f"{int(zero_in.sum())} zero value(s) in the input, but {fmt.name} has neither a zero nor a NaN; "
+                    "replace the zeros first"
+                )
+            code[zero_in] = np.uint64(fmt.nan_code)
     if not signed:
         negs = neg & (a != 0) & ~isnan
         if negs.any():
@@ -444,7 +434,7 @@ def encode(
         Worker threads for large inputs (default: one per core).
     """
     fmt = get_format(fmt)
-    _check_rounding(rounding)
+    check_rounding(rounding)
     arr = _as_float_array(x)
     shape = arr.shape
     flat = np.ascontiguousarray(arr).reshape(-1)
@@ -458,7 +448,6 @@ def encode(
             out[s : s + CHUNK] = _encode_exact(flat[s : s + CHUNK].astype(np.float64), fmt, rounding, saturate, gen)
         return out.reshape(shape)
     plan = _pick_plan(fmt, flat.dtype, rounding)
-    code_t = np.dtype(fmt.code_dtype).type
 
     def work(start: int, stop: int) -> None:
         if plan is None:
@@ -509,6 +498,7 @@ def encode(
             if plan.unsigned:  # NaN for negatives: the all-ones code, OR-ed in (a masked copy is slow)
                 np.multiply(neg, U(fmt.nan_code), out=t)
                 np.bitwise_or(r, t, out=r)
+                np.bitwise_and(r, U(fmt.mag_mask), out=r)  # negative lanes held garbage above the code
             np.copyto(out[s:e_], r, casting="unsafe")
             idx = np.flatnonzero(sp)
             if idx.size:
@@ -626,7 +616,7 @@ def cast(
     materialising codes.
     """
     fmt = get_format(fmt)
-    _check_rounding(rounding)
+    check_rounding(rounding)
     arr = _as_float_array(x)
     out_dtype = _cast_dtype(arr.dtype, fmt)
     shape = arr.shape

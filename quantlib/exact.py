@@ -30,20 +30,27 @@ from fractions import Fraction
 from numbers import Integral, Real
 from typing import Literal
 
+import numpy as np
+
 from .formats import FloatFormat, get_format
+from .rounding import ROUNDING_MODES, Kind, Rounding, check_rounding
 
-Rounding = Literal["nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "stochastic"]
-Kind = Literal["zero", "subnormal", "normal", "inf", "nan"]
-
-ROUNDING_MODES: tuple[str, ...] = (
-    "nearest_even",
-    "nearest_away",
-    "toward_zero",
-    "toward_positive",
-    "toward_negative",
-    "stochastic",
-)
-
+__all__ = [
+    "ROUNDING_MODES",
+    "ExactValue",
+    "CodeInfo",
+    "ConversionError",
+    "parse_value",
+    "parse_code",
+    "round_value",
+    "decompose",
+    "exact_decimal",
+    "code_value",
+    "next_up",
+    "next_down",
+    "ulp",
+    "conversion_error",
+]
 
 @dataclass(frozen=True)
 class ExactValue:
@@ -356,9 +363,7 @@ def _infinite_result(fmt: FloatFormat, negative: bool, why: str) -> int:
     return _nan_result(fmt, negative, why)
 
 
-def _rng(rng):
-    import numpy as np
-
+def _rng(rng) -> np.random.Generator:
     if rng is None:
         raise ValueError("stochastic rounding needs rng= (a numpy Generator or an int seed)")
     return np.random.default_rng(rng)
@@ -393,8 +398,7 @@ def round_value(
       ``rng.random()`` only when the value is not exactly representable.
     """
     fmt = get_format(fmt)
-    if rounding not in ROUNDING_MODES:
-        raise ValueError(f"unknown rounding mode {rounding!r}; valid modes: {', '.join(ROUNDING_MODES)}")
+    check_rounding(rounding)
     ev = _to_exact(value)
     negative = ev.negative
     sign = fmt.sign_mask if negative else 0
@@ -402,7 +406,7 @@ def round_value(
     if ev.kind == "nan":
         return _nan_result(fmt, negative, "NaN")
     if negative and not fmt.signed and not (ev.kind == "finite" and ev.magnitude == 0 and fmt.has_zero):
-        return _nan_result(fmt, False, f"the negative value {_describe(ev)} (it is unsigned)")
+        return _nan_result(fmt, False, f"the negative value {_describe(ev)} (the format is unsigned)")
     if ev.kind == "inf":
         if saturate:
             return sign | fmt.max_code
@@ -454,10 +458,18 @@ def round_value(
 
 
 def _describe(ev: ExactValue) -> str:
+    """A short text for an error message (never huge, never failing on huge numbers)."""
+    sign = "-" if ev.negative else ""
     if ev.kind != "finite":
-        return ("-" if ev.negative else "") + ev.kind
-    text = str(ev.as_fraction())
-    return text if len(text) <= 40 else text[:37] + "..."
+        return sign + ev.kind
+    q = ev.magnitude
+    assert q is not None
+    if q.numerator.bit_length() <= 64 and q.denominator.bit_length() <= 64:
+        return sign + str(q)
+    log10 = math.log10(q.numerator) - math.log10(q.denominator)
+    if abs(log10) < 300:
+        return f"{sign}{float(q):.6g}"
+    return f"about {sign}10^{log10:.0f}"
 
 
 # ================================================================ decomposition
@@ -697,7 +709,7 @@ def next_down(code: int, fmt: FloatFormat | str) -> int | None:
         if not fmt.signed:
             return None
         if mag == 0 and fmt.has_zero:
-            return fmt.sign_mask | 1 if fmt.max_code >= 1 else None
+            return fmt.sign_mask | 1
         if mag < fmt.max_code:
             return fmt.sign_mask | (mag + 1)
         return fmt.sign_mask | fmt.inf_code if fmt.has_inf else None  # type: ignore[operator]

@@ -331,6 +331,18 @@ def test_cast_equals_decode_encode_and_threads_agree(fmt, mode):
     assert same_values(cast(x64, fmt, rounding=mode), decode(encode(x64, fmt, rounding=mode, threads=1), fmt)).all()
 
 
+def test_zero_less_custom_formats():
+    """Formats without zero (like E8M0): negatives → NaN code exactly; 0 without NaN → error."""
+    f = FloatFormat(nexp=4, nmant=1, signed=False, nonfinite="fn", has_zero=False)
+    x = np.array([-1e300, -1e-300, -0.0, 0.0, 1.0, 3.0, 1e-30] + [-1.0] * 70000)
+    for mode in DETERMINISTIC:
+        assert [int(c) for c in encode(x, f, rounding=mode)] == [ref_encode(float(v), f, rounding=mode) for v in x]
+    g = FloatFormat(nexp=3, nmant=1, nonfinite="none", has_zero=False)
+    assert int(encode(-1.0, g)) == ref_encode(-1.0, g)
+    with pytest.raises(ValueError, match="neither a zero nor a NaN"):
+        encode([1.0, 0.0], g)
+
+
 def test_wide_custom_formats_against_reference():
     rng = np.random.default_rng(5)
     x = rng.standard_normal(2000) * np.exp(rng.uniform(-700, 700, 2000))

@@ -72,6 +72,7 @@ def test_counts_match_enumeration(fmt):
     assert len(np.unique(t.values[finite])) == fmt.num_finite_values
     assert np.isinf(t.values).any() == fmt.has_inf
     assert np.isnan(t.values).any() == fmt.has_nan
+    assert np.isnan(t.values).sum() == fmt.num_nan_codes
     assert bool((finite & (t.values == 0) & np.signbit(t.values)).any()) == fmt.has_negative_zero
     assert np.nanmax(t.values[finite]) == fmt.max
     pos = t.values[finite & (t.values > 0)]
@@ -143,6 +144,8 @@ def test_custom_formats():
         (dict(nexp=4, nmant=3, nonfinite="weird"), "nonfinite must be one of"),
         (dict(nexp=4, nmant=3, bias=1.5), "bias must be an integer"),
         (dict(nexp=4, nmant=3, has_zero=False), "has_zero=False"),
+        (dict(nexp=4, nmant=3, has_zero=False, nonfinite="fnuz"), "has_zero=False"),
+        (dict(nexp=20, nmant=3), "at most 16"),
     ],
 )
 def test_impossible_formats_say_why(kwargs, message):
