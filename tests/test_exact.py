@@ -957,6 +957,9 @@ def test_conversion_error_overflow_and_underflow():
     assert sat.overflow and sat.absolute == 52 and sat.relative == F(13, 125) and sat.ulps == F(13, 8)
     inside = conversion_error(parse_value("440"), 0x7E, e4)
     assert not inside.overflow and inside.absolute == 8 and inside.ulps == F(1, 4)
+    rounded = conversion_error(parse_value("460"), 0x7E, e4)  # within half a step (16) of 448
+    assert not rounded.overflow and rounded.absolute == 12
+    assert conversion_error(parse_value("464"), 0x7E, e4).overflow  # the tie: clamped from half a step
     neg = conversion_error(parse_value("-1e6"), round_value("-1e6", "float16"), "float16")
     assert neg.overflow and neg.absolute is None
     under = conversion_error(parse_value("0.0009"), round_value("0.0009", e4), e4)
