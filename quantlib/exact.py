@@ -734,7 +734,7 @@ def conversion_error(value: ExactValue, code: int, fmt: FloatFormat | str) -> Co
     """Absolute, relative and ulp error of storing ``value`` as ``code``.
 
     ``value`` may be anything :func:`round_value` accepts.  ``overflow`` is True when a finite
-    input beyond ±max was stored as inf/NaN, or as ±max while at least half a step (ulp(max)/2)
+    input beyond ±max was stored as inf/NaN, or as ±max while more than half a step (ulp(max)/2)
     beyond it; ``underflow`` when a non-zero input
     was stored as ±0 (or, in a zero-less format, as the smallest value while below it).
     """
@@ -749,9 +749,9 @@ def conversion_error(value: ExactValue, code: int, fmt: FloatFormat | str) -> Co
         assert mag is not None
         sign_problem = ev.negative and mag != 0 and not fmt.signed
         if mag > fmt.max_exact and not sign_problem:
-            # inf/NaN, or clamped to ±max from at least half a step beyond it (460 → 448 in
+            # inf/NaN, or clamped to ±max from more than half a step beyond it (460 → 448 in
             # E4M3FN is plain rounding, 500 → 448 with saturation is an overflow)
-            beyond = mag - fmt.max_exact >= ulp(fmt.max_code, fmt) / 2
+            beyond = mag - fmt.max_exact > ulp(fmt.max_code, fmt) / 2
             overflow = stored.kind != "finite" or (stored.magnitude == fmt.max_exact and beyond)
         if stored.kind == "finite" and mag != 0:
             underflow = stored.magnitude == 0 or (

@@ -959,7 +959,8 @@ def test_conversion_error_overflow_and_underflow():
     assert not inside.overflow and inside.absolute == 8 and inside.ulps == F(1, 4)
     rounded = conversion_error(parse_value("460"), 0x7E, e4)  # within half a step (16) of 448
     assert not rounded.overflow and rounded.absolute == 12
-    assert conversion_error(parse_value("464"), 0x7E, e4).overflow  # the tie: clamped from half a step
+    assert not conversion_error(parse_value("464"), 0x7E, e4).overflow  # the tie rounds to 448 (even)
+    assert conversion_error(parse_value("465"), 0x7E, e4).overflow  # saturated from beyond the tie
     neg = conversion_error(parse_value("-1e6"), round_value("-1e6", "float16"), "float16")
     assert neg.overflow and neg.absolute is None
     under = conversion_error(parse_value("0.0009"), round_value("0.0009", e4), e4)
