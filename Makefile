@@ -1,0 +1,41 @@
+# Quantization Lab: make run | make test | make bench
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Stamps live inside the venv: pip reruns only when a requirements file changes
+# (or the venv is recreated).
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test test-unit test-e2e bench clean
+
+run: $(RUN_STAMP)
+	$(BIN)/streamlit run app.py
+
+test: test-unit test-e2e
+
+# Unit tests and AppTest page tests (no browser).
+test-unit: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q tests --ignore=tests/e2e
+
+# Real-browser tests (Playwright + Debian chromium). Without chromium they are
+# skipped, unless E2E_REQUIRED=1 (as in .ci/run), which makes that a failure.
+test-e2e: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q tests/e2e --screenshot only-on-failure --output test-results
+
+bench: $(RUN_STAMP)
+	$(BIN)/python bench/bench_cast.py
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@ $(RUN_STAMP)
+
+clean:
+	rm -rf test-results .pytest_cache

@@ -1,0 +1,31 @@
+"""Quantization Lab: the router.  `streamlit run app.py`
+
+The frame around every page: page config, the language selector (session state `lang`,
+URL `?lang=`), and the page list.  A new page is a file in app_pages/ plus one st.Page line
+below (and a link on app_pages/home.py).
+"""
+
+import streamlit as st
+
+from lab.i18n import DEFAULT_LANG, LANG_KEY, LANGUAGES, _
+
+st.set_page_config(page_title="Quantization Lab", page_icon=":material/biotech:", layout="wide")
+
+# Language: from the URL on the first run of a session, then from the sidebar selector.
+if LANG_KEY not in st.session_state:
+    requested = st.query_params.get(LANG_KEY)
+    st.session_state[LANG_KEY] = requested if requested in LANGUAGES else DEFAULT_LANG
+with st.sidebar:
+    st.selectbox(":material/translate: " + _("Language"), list(LANGUAGES), key=LANG_KEY, format_func=LANGUAGES.__getitem__)
+lang = st.session_state[LANG_KEY]
+if lang == DEFAULT_LANG:
+    if LANG_KEY in st.query_params:
+        del st.query_params[LANG_KEY]
+elif st.query_params.get(LANG_KEY) != lang:
+    st.query_params[LANG_KEY] = lang
+
+pages = [
+    st.Page("app_pages/home.py", title=_("Home"), icon=":material/home:", default=True),
+    st.Page("app_pages/bits.py", title=_("Bit Inspector"), icon=":material/memory:", url_path="bits"),
+]
+st.navigation(pages).run()

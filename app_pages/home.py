@@ -1,0 +1,22 @@
+"""Home (/): what the lab is, and one sentence per page."""
+
+import streamlit as st
+
+from lab.i18n import _
+
+st.title(_("Quantization Lab"))
+st.markdown(
+    _("An interactive lab for the number formats of machine learning: from float64 down to 8-, 6- and 4-bit floats. Every value is computed exactly, so you see the true stored number, every digit of it, and the error of storing yours.")
+)
+st.markdown(
+    _("Pick a page in the sidebar or below. Every page keeps its state in the URL, so you can share exactly what you see.")
+)
+
+st.subheader(_("Pages"))
+st.page_link("app_pages/bits.py", label=_("Bit Inspector"), icon=":material/memory:")
+st.caption(_("Type a number or flip bits in any format (float32, bfloat16, float8_e4m3fn, float4_e2m1fn, or your own layout) and see its sign, exponent and mantissa, the exact stored value, the rounding error and the neighbouring values."))
+
+st.subheader(_("Try"))
+st.page_link("app_pages/bits.py", label=_("0.1 in float32: why it is not exactly 0.1"), icon=":material/arrow_forward:", query_params={"format": "float32", "value": "0.1"})
+st.page_link("app_pages/bits.py", label=_("1.0 in bfloat16, from its code 0x3F80"), icon=":material/arrow_forward:", query_params={"format": "bfloat16", "hex": "3f80"})
+st.page_link("app_pages/bits.py", label=_("500 in float8_e4m3fn: overflow to NaN (turn on Saturate to get 448)"), icon=":material/arrow_forward:", query_params={"format": "float8_e4m3fn", "value": "500"})

@@ -1,0 +1,250 @@
+"""Shared widgets: the format picker (registry or custom layout), the rounding picker and
+the bit toggles.  Each widget keeps its value under a fixed session-state key (so
+:mod:`lab.state` can fill it from the URL) and returns plain values for the page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import streamlit as st
+
+from quantlib import FORMATS, FloatFormat
+from quantlib import exact
+
+from . import state
+from .cached import FormatKey, resolve_format
+from .display import COLORS
+from .i18n import N_, _
+
+__all__ = ["format_label", "format_picker", "rounding_picker", "bit_toggles", "fields_html", "table_html", "inject_css", "ROUNDING_LABELS", "NONFINITE_LABELS"]
+
+ROUNDING_LABELS = {
+    "nearest_even": N_("nearest, ties to even (IEEE default)"),
+    "nearest_away": N_("nearest, ties away from zero"),
+    "toward_zero": N_("toward zero (truncate)"),
+    "toward_positive": N_("toward +∞ (ceiling)"),
+    "toward_negative": N_("toward −∞ (floor)"),
+    "stochastic": N_("stochastic"),
+}
+
+NONFINITE_LABELS = {
+    "ieee": N_("ieee: ±inf and NaNs in the top exponent"),
+    "fn": N_("fn: no inf, NaN only at all ones"),
+    "fnuz": N_("fnuz: no inf, no −0, NaN at 100…0"),
+    "none": N_("none: every code is a number"),
+}
+
+_PERSIST = "session"  # widgets keep their value while the user visits another page
+
+
+def format_label(fmt: FloatFormat) -> str:
+    """'float8_e4m3fn — 1+4+3 bits' (sign + exponent + mantissa)."""
+    return _("{name} — {s}+{e}+{m} bits").format(name=fmt.name, s=int(fmt.signed), e=fmt.nexp, m=fmt.nmant)
+
+
+def format_picker(key: str, *, on_change: Callable[[], None] | None = None) -> tuple[FloatFormat | None, FormatKey | None]:
+    """A format: any registry format, or "custom…" with its own layout.
+
+    Returns ``(fmt, fmt_key)``; ``(None, None)`` when the custom layout is invalid, after
+    showing FloatFormat's message in an ``st.error``.  Session-state keys: ``key`` (the
+    name or ``"custom"``) and ``key_e``, ``key_m``, ``key_bias``, ``key_nonfinite``,
+    ``key_signed``.
+    """
+    ss = st.session_state
+    ss.setdefault(key, next(iter(FORMATS)))
+    options = [*FORMATS, state.CUSTOM]
+    labels = {name: format_label(fmt) for name, fmt in FORMATS.items()}
+    labels[state.CUSTOM] = _("custom… (choose the bits yourself)")
+    choice = st.selectbox(
+        _("Format"),
+        options,
+        key=key,
+        format_func=labels.__getitem__,
+        on_change=on_change,
+        persist_state=_PERSIST,
+        help=_("Sign + exponent + mantissa bits. Names follow ml_dtypes: fn = finite (no inf), fnuz = finite with unsigned zero, fnu = unsigned."),
+    )
+    if choice != state.CUSTOM:
+        return FORMATS[choice], choice
+    return _custom_format(key, on_change)
+
+
+def _custom_format(key: str, on_change: Callable[[], None] | None) -> tuple[FloatFormat | None, FormatKey | None]:
+    ss = st.session_state
+    ss.setdefault(key + "_e", 4)
+    ss.setdefault(key + "_m", 3)
+    ss.setdefault(key + "_bias", None)
+    ss.setdefault(key + "_nonfinite", "ieee")
+    ss.setdefault(key + "_signed", True)
+    with st.container(border=True, key=key + "_custom"):
+        c1, c2, c3 = st.columns(3)
+        nexp = c1.number_input(
+            _("Exponent bits E"), min_value=0, max_value=64, step=1, key=key + "_e",
+            on_change=on_change, persist_state=_PERSIST,
+        )
+        nmant = c2.number_input(
+            _("Mantissa bits M"), min_value=0, max_value=64, step=1, key=key + "_m",
+            on_change=on_change, persist_state=_PERSIST,
+        )
+        try:  # the default bias, from quantlib, for the placeholder
+            default_bias = str(FloatFormat(nexp=int(nexp), nmant=int(nmant), nonfinite="none").bias)
+        except ValueError:
+            default_bias = "2^(E−1)−1"
+        bias = c3.number_input(
+            _("Bias"), min_value=-(2**20), max_value=2**20, step=1, value=None, key=key + "_bias",
+            placeholder=_("default {bias}").format(bias=default_bias),
+            help=_("Empty: the IEEE-style default 2^(E−1)−1."),
+            on_change=on_change, persist_state=_PERSIST,
+        )
+        c4, c5 = st.columns([3, 1], vertical_alignment="bottom")
+        nonfinite = c4.selectbox(
+            _("Inf / NaN convention"), state.NONFINITE, key=key + "_nonfinite",
+            format_func=lambda v: _(NONFINITE_LABELS[v]), on_change=on_change, persist_state=_PERSIST,
+        )
+        signed = c5.toggle(_("Signed"), key=key + "_signed", on_change=on_change, persist_state=_PERSIST)
+    fmt_key = ("custom", int(nexp), int(nmant), None if bias is None else int(bias), nonfinite, bool(signed))
+    try:
+        fmt = resolve_format(fmt_key)
+    except ValueError as exc:
+        st.error(_("This layout is not a valid format: {reason}").format(reason=exc), icon=":material/error:")
+        return None, None
+    st.caption(format_label(fmt) + " · " + _("bias {bias}").format(bias=fmt.bias))
+    return fmt, fmt_key
+
+
+def rounding_picker(key: str, seed_key: str, *, help: str | None = None) -> tuple[str, int]:
+    """Rounding mode (the six modes of quantlib) and, for stochastic rounding, the seed."""
+    rounding = st.selectbox(
+        _("Rounding"), state.ROUNDINGS, key=key, format_func=lambda r: _(ROUNDING_LABELS[r]),
+        persist_state=_PERSIST, help=help,
+    )
+    seed = st.session_state.get(seed_key, 0)
+    if rounding == "stochastic":
+        seed = st.number_input(
+            _("Random seed"), min_value=0, max_value=2**32 - 1, step=1, key=seed_key, persist_state=_PERSIST,
+            help=_("Stochastic rounding rounds up with probability equal to the distance to the lower neighbour, in ulps. A seed makes the draw repeatable."),
+        )
+    return rounding, int(seed)
+
+
+_CSS = """
+<style>
+/* Bit toggles: one button per bit, coloured by field, letters S/E/M above each group */
+.st-key-bitrow button { min-width: 1.9rem; min-height: 2.1rem; padding: 0 0.3rem;
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-weight: 600; }
+.st-key-bitrow button p { font-size: 1rem; }
+/*FIELDS*/
+.ql-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 1.05rem;
+  overflow-wrap: anywhere; word-break: break-all; }
+.ql-code sub { font-size: 0.7rem; font-weight: 700; margin-right: 1px; }
+.ql-group { margin-right: 0.4rem; }
+.ql-field { font-weight: 600; }
+table.ql-table { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.9rem; margin-bottom: 0.8rem; }
+table.ql-table th, table.ql-table td { border: 1px solid rgba(128,128,128,0.3); padding: 0.3rem 0.4rem; vertical-align: top; text-align: left; }
+table.ql-table th { font-weight: 600; }
+table.ql-fields th:nth-child(1) { width: 22%; } table.ql-fields th:nth-child(2) { width: 33%; }
+table.ql-fields th:nth-child(3) { width: 19%; } table.ql-fields th:nth-child(4) { width: 26%; }
+table.ql-table td.ql-mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  word-break: break-all; font-weight: 600; }
+</style>
+"""
+_FIELD_CSS = """
+[class*="st-key-bit%(L)s_"] button { border: 2px solid %(c)s; color: %(c)s; background: transparent; }
+[class*="st-key-bit%(L)s_"] button[kind="primary"], [class*="st-key-bit%(L)s_"] [data-testid="stBaseButton-primary"] {
+  background: %(c)s; color: #fff; border-color: %(c)s; }
+[class*="st-key-bit%(L)s_"] button:hover { filter: brightness(0.9); }
+.st-key-bitgrp%(L)s [data-testid="stCaptionContainer"] p, .st-key-bitgrp%(L)s .stCaption { color: %(c)s; font-weight: 700; }
+"""
+
+
+_STYLE = _CSS.replace("/*FIELDS*/", "".join(_FIELD_CSS % {"L": letter, "c": c} for letter, c in COLORS.items()))
+
+
+def inject_css() -> None:
+    """The lab's styles (bit colours, code spans); style-only st.html takes no space."""
+    st.html(_STYLE)
+
+
+def bit_toggles(info: exact.CodeInfo, *, on_set: Callable[[int], None]) -> None:
+    """One button per bit, most significant first, grouped S / E / M with coloured borders.
+
+    A 1 bit is filled, a 0 bit outlined; clicking calls ``on_set(code with that bit flipped)``.
+    Buttons wrap, so float64's 64 bits fit a phone screen.  Keys: ``bitS_<pos>``,
+    ``bitE_<pos>``, ``bitM_<pos>`` with ``pos`` the bit position (0 = least significant).
+    """
+    fmt = info.fmt
+    groups = (
+        ("S", _("sign"), info.sign_bits),
+        ("E", _("exponent"), info.exponent_bits),
+        ("M", _("mantissa"), info.mantissa_bits),
+    )
+    pos = fmt.bits - 1
+    with st.container(horizontal=True, wrap=True, gap="small", key="bitrow"):
+        for letter, name, bits in groups:
+            if not bits:
+                continue
+            width = len(bits)
+            with st.container(key=f"bitgrp{letter}", width="content", gap="xxsmall"):
+                st.caption(f"{letter} · {name} · {width}")
+                with st.container(horizontal=True, wrap=True, gap="xxsmall"):
+                    for i, bit in enumerate(bits):
+                        if letter == "S":
+                            tip = _("bit {pos}: the sign (1 = negative). Click to flip.").format(pos=pos)
+                        elif letter == "E":
+                            tip = _("bit {pos}: exponent, worth 2^{k} in the field. Click to flip.").format(pos=pos, k=width - 1 - i)
+                        else:
+                            tip = _("bit {pos}: mantissa, worth 2^-{k} of the significand. Click to flip.").format(pos=pos, k=i + 1)
+                        st.button(
+                            bit,
+                            key=f"bit{letter}_{pos}",
+                            type="primary" if bit == "1" else "secondary",
+                            on_click=on_set,
+                            args=(info.code ^ (1 << pos),),
+                            help=tip,
+                        )
+                        pos -= 1
+
+
+def fields_html(info: exact.CodeInfo, kind_label: str) -> str:
+    """The S / E / M fields as a small table: bits, integer value, and what they mean."""
+    from .display import approx
+
+    fmt = info.fmt
+    rows = []
+    if fmt.signed:
+        rows.append(("S", _("sign"), info.sign_bits, str(info.sign), "−" if info.sign else "+"))
+    if info.kind == "normal":
+        e_meaning = _("{e} − bias {bias} = {p}").format(e=info.exponent_field, bias=fmt.bias, p=info.unbiased_exponent)
+    elif info.kind == "subnormal":
+        e_meaning = _("subnormal: 1 − bias = {p}").format(p=info.unbiased_exponent)
+    else:
+        e_meaning = kind_label
+    rows.append(("E", _("exponent"), info.exponent_bits, str(info.exponent_field), e_meaning))
+    if info.mantissa_bits:
+        m_meaning = (
+            _("significand {sig}").format(sig=approx(info.significand, 12)) if info.significand is not None else kind_label
+        )
+        rows.append(("M", _("mantissa"), info.mantissa_bits, str(info.mantissa_field), m_meaning))
+    head = "".join(f"<th>{h}</th>" for h in (_("Field"), _("Bits"), _("Integer"), _("Meaning")))
+    body = "".join(
+        f'<tr><td><b style="color:{COLORS[letter]}">{letter}</b> {html.escape(name)}</td>'
+        f'<td class="ql-mono" style="color:{COLORS[letter]}">{bits}</td>'
+        f'<td class="ql-mono">{integer}</td><td>{html.escape(meaning)}</td></tr>'
+        for letter, name, bits, integer, meaning in rows
+    )
+    return f'<table class="ql-table ql-fields"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def table_html(header: list[str], rows: list[list[str]], *, mono: tuple[int, ...] = ()) -> str:
+    """A small HTML table that wraps on a phone (cells are escaped; columns in ``mono`` are monospace)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td class="ql-mono">{html.escape(c)}</td>' if i in mono else f"<td>{html.escape(c)}</td>"
+            for i, c in enumerate(row)
+        ) + "</tr>"
+        for row in rows
+    )
+    return f'<table class="ql-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -1,0 +1,15 @@
+"""Shared pytest setup.
+
+pytest-playwright wipes its --output folder (test-results/) at the start of *every* pytest
+session, a unit-test run included, which deletes the screenshots of the last e2e run.
+This no-op override keeps test-results/ for non-browser runs; tests/e2e/conftest.py
+restores the cleaning for browser runs, which write fresh screenshots.
+"""
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def delete_output_dir():
+    """Overrides pytest-playwright's fixture of the same name: keep test-results/."""
+    return None

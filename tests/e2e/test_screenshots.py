@@ -1,0 +1,46 @@
+"""Screenshots of the Bit Inspector at desktop (1280 px) and phone (390 px) width, saved to
+test-results/screenshots/ for a person to look at (they are not compared to anything)."""
+
+from __future__ import annotations
+
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ROOT, wait_idle
+
+SHOTS = ROOT / "test-results" / "screenshots"
+
+CASES = [
+    ("bits-float32-0.1", "/bits?format=float32&value=0.1", "0x3DCCCCCD"),
+    ("bits-e4m3fn-500", "/bits?format=float8_e4m3fn&value=500", "0x7F"),
+    ("bits-float64-subnormal", "/bits?format=float64&hex=1", "0x0000000000000001"),
+    ("bits-zh", "/bits?format=bfloat16&hex=3f80&lang=zh_CN", "0x3F80"),
+    ("home", "/", None),
+]
+SIZES = [("desktop", 1280, 2600), ("phone", 390, 5200)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[s[0] for s in SIZES])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_screenshot(browser, base_url, case, size):
+    name, path, expected = case
+    label, width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(base_url + path)
+        if expected:
+            expect(page.get_by_text(expected, exact=True).first).to_be_visible(timeout=30_000)
+        else:
+            expect(page.get_by_role("heading", name="Quantization Lab")).to_be_visible(timeout=30_000)
+        wait_idle(page)
+        if path.startswith("/bits"):
+            expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("stTextInput").first).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.wait_for_timeout(1500)  # let lazily loaded widgets, fonts and the data grid settle
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    finally:
+        context.close()
