@@ -119,14 +119,14 @@ if info is not None:
         widgets.bit_toggles(info, on_set=state.set_code)
         c_down, c_up = st.columns(2)
         c_down.button(
-            _("◀ −1 · {value}").format(value=value_text(insp.down, 8)),
-            key="bits_down", on_click=state.set_code, args=(insp.down.code if insp.down else None,),
-            disabled=insp.down is None, width="stretch", help=_("Step to the next smaller value (next_down)."),
+            _("◀ code −1 = {hex} · {value}").format(hex=insp.code_minus.hex, value=value_text(insp.code_minus, 8)),
+            key="bits_down", on_click=state.set_code, args=(insp.code_minus.code,), width="stretch",
+            help=_("Subtract 1 from the code as an integer (wrapping around). Among positive codes this is the next smaller value; watch what happens at 0, at the top of the range and with negative codes."),
         )
         c_up.button(
-            _("+1 ▶ · {value}").format(value=value_text(insp.up, 8)),
-            key="bits_up", on_click=state.set_code, args=(insp.up.code if insp.up else None,),
-            disabled=insp.up is None, width="stretch", help=_("Step to the next larger value (next_up)."),
+            _("code +1 ▶ = {hex} · {value}").format(hex=insp.code_plus.hex, value=value_text(insp.code_plus, 8)),
+            key="bits_up", on_click=state.set_code, args=(insp.code_plus.code,), width="stretch",
+            help=_("Add 1 to the code as an integer (wrapping around). Counting up the codes walks up the values: that is why floats sort like integers."),
         )
 
         st.subheader(_("Stored value"))

@@ -47,6 +47,8 @@ class Inspection:
     down: exact.CodeInfo | None            # next_down, decomposed
     up: exact.CodeInfo | None              # next_up, decomposed
     ulp: Fraction | None
+    code_minus: exact.CodeInfo             # the code − 1 (wrapping), decomposed
+    code_plus: exact.CodeInfo              # the code + 1 (wrapping), decomposed
 
 
 def _rng_for(rounding: str, seed: int):
@@ -64,6 +66,8 @@ def _inspect(fmt: FloatFormat, code: int, typed: exact.ExactValue | None) -> Ins
         down=exact.decompose(down, fmt) if down is not None else None,
         up=exact.decompose(up, fmt) if up is not None else None,
         ulp=u,
+        code_minus=exact.decompose((code - 1) % (1 << fmt.bits), fmt),
+        code_plus=exact.decompose((code + 1) % (1 << fmt.bits), fmt),
     )
 
 

@@ -158,6 +158,23 @@ def test_step_buttons():
     assert box(at, "bits_hex") == "0x3DCCCCCC"
 
 
+def test_code_steps_wrap_and_cross_into_nan():
+    """±1 is integer arithmetic on the code: 448 + 1 is NaN in E4M3FN, 0 − 1 wraps to −NaN."""
+    at = open_bits(format="float8_e4m3fn", hex="7e")
+    at.button(key="bits_up").click()
+    rerun_ok(at)
+    assert box(at, "bits_hex") == "0x7F"
+    at.button(key="bits_down").click()
+    rerun_ok(at)
+    at.button(key="bits_down").click()
+    rerun_ok(at)
+    assert box(at, "bits_hex") == "0x7D"
+    at = open_bits(format="float8_e4m3fn", hex="00")
+    at.button(key="bits_down").click()
+    rerun_ok(at)
+    assert box(at, "bits_hex") == "0xFF"
+
+
 def test_typing_hex_and_binary():
     at = open_bits(format="float32")
     at.text_input(key="bits_hex").input("0x3f800000")
