@@ -214,7 +214,6 @@ def _encode_exact(x: np.ndarray, fmt: FloatFormat, rounding: str, saturate: bool
         to_big = np.ones(x.shape, bool)
     mag = np.where(over, max_code, mag)
     code_dtype = np.dtype(fmt.code_dtype)
-    nan_mag = np.uint64(fmt.nan_code & fmt.mag_mask) if fmt.has_nan else None
     signed = fmt.signed
     sign_bit = np.uint64(fmt.sign_mask)
     # start from the magnitude with the input's sign
@@ -260,7 +259,6 @@ def _encode_exact(x: np.ndarray, fmt: FloatFormat, rounding: str, saturate: bool
                 "drop or replace the NaNs first (e.g. np.nan_to_num)"
             )
         code[isnan] = _nan_codes(fmt, neg[isnan])
-    del nan_mag
     return code.astype(code_dtype)
 
 
