@@ -46,7 +46,7 @@ __all__ = [
     "KINDS",
 ]
 
-CHUNK = 1 << 16  # elements per chunk: 256 KiB of float32; the few buffers stay in L2
+CHUNK = 1 << 18  # elements per chunk: 1 MiB of float32 (measured best with 2 threads on 1 MiB L2)
 _PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
 
 
@@ -369,27 +369,28 @@ def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, specia
     """
     dom = plan.dom
     U = dom.utype
-    np.bitwise_and(u, dom.absmask, out=t)
+    a = r if plan.magic else t  # |x| bits: the magic path rounds |x| in r itself
+    np.bitwise_and(u, dom.absmask, out=a)
     if plan.lo:
-        np.subtract(t, U(plan.lo), out=t)  # below lo wraps high: special
-    np.greater(t, U(plan.span), out=special)
+        np.subtract(a, U(plan.lo), out=t)  # below lo wraps high: special
+        np.greater(t, U(plan.span), out=special)
+    else:
+        np.greater(a, U(plan.span), out=special)
     if plan.unsigned:
         np.greater(u, dom.sign if plan.has_zero else dom.absmask, out=neg)  # -0 is zero where zero exists
         np.greater(special, neg, out=special)  # special and not negative
     if plan.magic:
         F = dom.ftype
-        np.bitwise_and(u, dom.absmask, out=r)  # r = |x|
-        np.right_shift(r, U(dom.p), out=t)
-        np.maximum(t, U(plan.lo_field), out=t)
-        np.add(t, U(plan.c_add), out=t)
-        np.left_shift(t, U(dom.p), out=t)
+        # C = 2**(max(e, minexp) - nmant + p): exponent field of max(|x|, 2**minexp), plus p - nmant
+        np.maximum(r, U(plan.lo_field << dom.p), out=t)
+        np.bitwise_and(t, U(((1 << (dom.width - 1 - dom.p)) - 1) << dom.p), out=t)
+        np.add(t, U(plan.c_add << dom.p), out=t)
         with np.errstate(all="ignore"):  # inf/NaN/huge lanes are special and overwritten
             rf, tf = r.view(F), t.view(F)
             np.add(rf, tf, out=rf)
             np.subtract(rf, tf, out=rf)
-        if not plan.unsigned:
-            np.bitwise_and(u, dom.sign, out=t)
-            np.bitwise_or(r, t, out=r)
+            if not plan.unsigned:
+                np.copysign(rf, u.view(F), out=rf)
         return
     if plan.parity:
         np.right_shift(u, U(plan.d0), out=t)
