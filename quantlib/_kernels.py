@@ -1,0 +1,211 @@
+"""Tile-wise numpy kernels shared by the schemes: group reductions, exact rounding, packing.
+
+Everything here works on the ``(n_groups, group_len)`` matrix of a :class:`~quantlib.blocks.Layout`
+in tiles of about :data:`~quantlib.blocks.CHUNK` elements, with per-thread scratch buffers,
+so a pass over 2**24 floats stays in L2 and runs on every core.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from .blocks import CHUNK, Layout, run_tiles
+
+__all__ = [
+    "Scratch",
+    "as_work_array",
+    "group_absmax",
+    "group_abssum",
+    "group_minmax",
+    "map_tiles",
+    "pack_codes",
+    "rint_exact_product",
+    "rint_exact_quotient",
+    "work_dtype",
+]
+
+
+class Scratch:
+    """Per-thread scratch buffers, allocated once and reused: ``scratch("s", shape, dtype)``."""
+
+    def __init__(self) -> None:
+        self._bufs: dict[tuple[str, np.dtype], np.ndarray] = {}
+
+    def __call__(self, name: str, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        n = int(np.prod(shape))
+        key = (name, dtype)
+        buf = self._bufs.get(key)
+        if buf is None or buf.size < n:
+            buf = np.empty(max(n, CHUNK), dtype)
+            self._bufs[key] = buf
+        return buf[:n].reshape(shape)
+
+
+def work_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 for float16/float32 input, float64 otherwise."""
+    return np.dtype(np.float32) if np.dtype(dtype) in (np.float16, np.float32) else np.dtype(np.float64)
+
+
+def as_work_array(x) -> np.ndarray:
+    """x as a float32 (float16/32 input) or float64 (anything else) array, exactly."""
+    from .codec import _as_float_array
+
+    arr = _as_float_array(x)
+    if arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def _uint_of(dtype: np.dtype):
+    return (np.uint32, np.uint32(0x7FFF_FFFF)) if dtype == np.float32 else (np.uint64, np.uint64(0x7FFF_FFFF_FFFF_FFFF))
+
+
+def _reduce(G: np.ndarray, layout: Layout, threads: int, tile_fn, combine, out_dtype, init) -> np.ndarray:
+    """Per-row reduction of G by tiles: ``tile_fn(tile, scratch) -> per-row values``."""
+    tiles = layout.tiles()
+    results: list = [None] * len(tiles)
+    index = {id(t): i for i, t in enumerate(tiles)}
+
+    def work(share):
+        scratch = Scratch()
+        for t in share:
+            g0, g1, c0, c1 = t
+            results[index[id(t)]] = tile_fn(G[g0:g1, c0:c1], scratch)
+
+    run_tiles(tiles, work, threads)
+    out = np.full(layout.n_groups, init, dtype=out_dtype)
+    for (g0, g1, _, _), r in zip(tiles, results):
+        combine(out[g0:g1], r, out=out[g0:g1])
+    return out
+
+
+def group_absmax(G: np.ndarray, layout: Layout, threads: int) -> np.ndarray:
+    """max |x| of every group (NaN if the group holds a NaN), in G's dtype.
+
+    Done on the bit patterns: clearing the sign bit and taking an unsigned max is one cheap
+    integer reduction (NaN patterns sort above inf, so a NaN wins and shows up).
+    """
+    U, mask = _uint_of(G.dtype)
+
+    def tile(t, scratch):
+        b = scratch("abs", t.shape, U)
+        np.bitwise_and(t.view(U), mask, out=b)
+        return np.maximum.reduce(b, axis=1)
+
+    bits = _reduce(G, layout, threads, tile, np.maximum, U, 0)
+    return bits.view(G.dtype)
+
+
+def group_minmax(G: np.ndarray, layout: Layout, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) of every group, padding zeros included (callers extend ranges to 0 anyway)."""
+    lo = _reduce(G, layout, threads, lambda t, s: np.minimum.reduce(t, axis=1), np.minimum, G.dtype, np.inf)
+    hi = _reduce(G, layout, threads, lambda t, s: np.maximum.reduce(t, axis=1), np.maximum, G.dtype, -np.inf)
+    return lo, hi
+
+
+def group_abssum(G: np.ndarray, layout: Layout, threads: int) -> np.ndarray:
+    """sum |x| of every group, accumulated in float64 (padding zeros add nothing)."""
+
+    def tile(t, scratch):
+        a = scratch("a", t.shape, np.float64)
+        np.abs(t, out=a, casting="unsafe")
+        return a.sum(axis=1)
+
+    return _reduce(G, layout, threads, tile, np.add, np.float64, 0.0)
+
+
+def map_tiles(layout: Layout, threads: int, fn) -> None:
+    """Call ``fn(g0, g1, c0, c1, scratch)`` on every tile, one Scratch per thread."""
+
+    def work(share):
+        scratch = Scratch()
+        for g0, g1, c0, c1 in share:
+            fn(g0, g1, c0, c1, scratch)
+
+    run_tiles(layout.tiles(), work, threads)
+
+
+def _fix_ties(p: np.ndarray, r: np.ndarray, t: np.ndarray, exact) -> None:
+    """Where ``|p - r| == 0.5`` (a tie after rounding the product/quotient), recompute exactly."""
+    np.subtract(p, r, out=t)
+    np.abs(t, out=t)
+    ties = t == 0.5
+    if ties.any():
+        idx = np.nonzero(ties)
+        r[idx] = exact(idx)
+
+
+def rint_exact_product(x: np.ndarray, c: np.ndarray, out: np.ndarray, scratch: Scratch) -> np.ndarray:
+    """``out = round_half_even(x * c)`` of the *exact* product, x and c (broadcast) of one float dtype.
+
+    The rounded product ``p = fl(x*c)`` is monotone in the exact one and ``k + 0.5`` is
+    representable, so ``rint(p)`` is wrong only when ``p`` lands exactly on a half: those
+    lanes are redone exactly (float64 product of float32s is exact; Fractions for float64).
+    """
+    p = scratch("p", x.shape, x.dtype)
+    t = scratch("t", x.shape, x.dtype)
+    np.multiply(x, c, out=p)
+    np.rint(p, out=out)
+    cb = np.broadcast_to(c, x.shape)
+
+    def exact(idx):
+        xs, cs = x[idx], cb[idx]
+        if x.dtype == np.float32:
+            return np.rint(xs.astype(np.float64) * cs.astype(np.float64))
+        return np.array([_round_half_even(Fraction(float(a)) * Fraction(float(b))) for a, b in zip(xs, cs)], dtype=np.float64)
+
+    _fix_ties(p, out, t, exact)
+    return out
+
+
+def rint_exact_quotient(x: np.ndarray, d: np.ndarray, out: np.ndarray, scratch: Scratch) -> np.ndarray:
+    """``out = round_half_even(x / d)`` of the exact quotient (see :func:`rint_exact_product`)."""
+    p = scratch("p", x.shape, x.dtype)
+    t = scratch("t", x.shape, x.dtype)
+    np.divide(x, d, out=p)
+    np.rint(p, out=out)
+    db = np.broadcast_to(d, x.shape)
+
+    def exact(idx):
+        xs, ds = x[idx], db[idx]
+        if x.dtype == np.float32:
+            # a float64 quotient of float32s never lands on a half unless the exact one does
+            return np.rint(xs.astype(np.float64) / ds.astype(np.float64))
+        return np.array([_round_half_even(Fraction(float(a)) / Fraction(float(b))) for a, b in zip(xs, ds)], dtype=np.float64)
+
+    _fix_ties(p, out, t, exact)
+    return out
+
+
+def _round_half_even(q: Fraction) -> float:
+    return float(round(q))  # Python rounds Fractions half to even
+
+
+def pack_codes(fields: np.ndarray, bits: int, *, pad: int = 0) -> np.ndarray:
+    """Storage bytes of unsigned ``bits``-wide fields, flattened in C order.
+
+    * 8 bits: one byte each; 16/32/64 bits: little-endian words;
+    * 4 bits: two per byte, **high nibble first** (bitsandbytes' layout; an odd count ends
+      with a ``pad`` low nibble: bitsandbytes pads with the code of 0.0, 7 for NF4);
+    * any other width: one MSB-first bit stream, zero-padded to a whole byte.
+
+    Example: 4-bit fields ``[1, 2, 3]`` -> ``bytes([0x12, 0x30])``.
+    """
+    f = np.ascontiguousarray(fields).reshape(-1)
+    if bits == 8:
+        return f.astype(np.uint8)
+    if bits in (16, 32, 64):
+        return f.astype(f"<u{bits // 8}").view(np.uint8)
+    if bits == 4:
+        f8 = f.astype(np.uint8)
+        if f8.size % 2:
+            f8 = np.concatenate([f8, np.full(1, pad, np.uint8)])
+        return (f8[0::2] << 4) | f8[1::2]
+    if not 1 <= bits <= 64:
+        raise ValueError(f"cannot pack {bits}-bit fields")
+    wide = f.astype(">u8")
+    allbits = np.unpackbits(wide.view(np.uint8).reshape(-1, 8), axis=1)[:, 64 - bits :]
+    return np.packbits(allbits.reshape(-1))
