@@ -23,8 +23,15 @@ test-unit: $(DEV_STAMP)
 test-e2e: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
-bench: $(RUN_STAMP)
-	$(BIN)/python bench/bench_cast.py
+# Benchmarks (not tests): quantlib side by side with ml_dtypes, torch and bitsandbytes.
+BENCH_STAMP := $(VENV)/.installed-bench
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/bench_cast.py --write bench/README.md
+	$(BIN)/python bench/bench_quant.py --write bench/README_quant.md
+
+$(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
+	touch $@
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
