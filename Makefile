@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-unit test-e2e bench clean
+.PHONY: run test test-unit test-e2e bench oracles clean
 
 run: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py
@@ -28,6 +28,10 @@ BENCH_STAMP := $(VENV)/.installed-bench
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_cast.py --write bench/README.md
 	$(BIN)/python bench/bench_quant.py --write bench/README_quant.md
+
+# The optional oracles (torch CPU, bitsandbytes): the tests that use them skip without them;
+# CI installs them (.ci/run) so they run there.
+oracles: $(BENCH_STAMP)
 
 $(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
 	$(BIN)/python -m pip install -q -r requirements-bench.txt
