@@ -361,21 +361,24 @@ def _pick_plan(fmt: FloatFormat, dtype: np.dtype, rounding: str) -> _Plan | None
     return plan
 
 
-def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, special: np.ndarray, neg: np.ndarray | None = None) -> None:
+def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, special: np.ndarray, neg: np.ndarray | None = None) -> bool:
     """r = bit pattern of u rounded (sign kept); special marks elements the fast path cannot take.
 
-    For unsigned formats ``neg`` receives the negative lanes (-0 included when the format has
-    no zero); they are not special: the caller writes NaN into them.
+    Returns whether any lane is special (``special`` is only filled in then: one max-reduction
+    usually saves the mask).  For unsigned formats ``neg`` receives the negative lanes (-0
+    included when the format has no zero); they are not special: the caller writes NaN into them.
     """
     dom = plan.dom
     U = dom.utype
     a = r if plan.magic else t  # |x| bits: the magic path rounds |x| in r itself
     np.bitwise_and(u, dom.absmask, out=a)
+    w = a
     if plan.lo:
         np.subtract(a, U(plan.lo), out=t)  # below lo wraps high: special
-        np.greater(t, U(plan.span), out=special)
-    else:
-        np.greater(a, U(plan.span), out=special)
+        w = t
+    any_special = plan.unsigned or w.size == 0 or bool(w.max() > plan.span)
+    if any_special:
+        np.greater(w, U(plan.span), out=special)
     if plan.unsigned:
         np.greater(u, dom.sign if plan.has_zero else dom.absmask, out=neg)  # -0 is zero where zero exists
         np.greater(special, neg, out=special)  # special and not negative
@@ -391,7 +394,7 @@ def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, specia
             np.subtract(rf, tf, out=rf)
             if not plan.unsigned:
                 np.copysign(rf, u.view(F), out=rf)
-        return
+        return any_special
     if plan.parity:
         np.right_shift(u, U(plan.d0), out=t)
         np.bitwise_and(t, U(1), out=t)
@@ -402,6 +405,7 @@ def _fast_round(plan: _Plan, u: np.ndarray, r: np.ndarray, t: np.ndarray, specia
     else:
         np.copyto(r, u)
     np.bitwise_and(r, U(plan.keep), out=r)
+    return any_special
 
 
 # ------------------------------------------------------------------------ encode
@@ -475,7 +479,7 @@ def encode(
             u = xc.view(U)
             r, t, sp = buf_r[:m], buf_t[:m], special[:m]
             neg = negbuf[:m] if plan.unsigned else None
-            _fast_round(plan, u, r, t, sp, neg)
+            has_special = _fast_round(plan, u, r, t, sp, neg)
             # bits of the rounded value -> code magnitude, then the sign
             if not plan.unsigned:
                 np.bitwise_and(r, dom.absmask, out=r)
@@ -499,8 +503,8 @@ def encode(
                 np.bitwise_or(r, t, out=r)
                 np.bitwise_and(r, U(fmt.mag_mask), out=r)  # negative lanes held garbage above the code
             np.copyto(out[s:e_], r, casting="unsafe")
-            idx = np.flatnonzero(sp)
-            if idx.size:
+            idx = np.flatnonzero(sp) if has_special else None
+            if idx is not None and idx.size:
                 pending.append(idx + s)
         if pending:
             idx = np.concatenate(pending)
@@ -659,12 +663,12 @@ def cast(
             u = xc.view(U)
             r = out[s:e_].view(U) if direct else buf_r[:m]
             neg = negbuf[:m] if plan.unsigned else None
-            _fast_round(plan, u, r, buf_t[:m], special[:m], neg)
+            has_special = _fast_round(plan, u, r, buf_t[:m], special[:m], neg)
             if plan.unsigned:  # NaN for negatives: OR-ing a quiet NaN's bits makes any lane NaN
                 np.multiply(negbuf[:m], nan_bits, out=buf_t[:m])
                 np.bitwise_or(r, buf_t[:m], out=r)
-            idx = np.flatnonzero(special[:m])
-            if idx.size:
+            idx = np.flatnonzero(special[:m]) if has_special else None
+            if idx is not None and idx.size:
                 pending.append(idx + s)
             if not direct:
                 np.copyto(out[s:e_], r.view(dom.ftype), casting="unsafe")  # exact: every value fits
