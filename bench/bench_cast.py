@@ -49,7 +49,7 @@ def best_ms(fn, repeat: int) -> float:
 
 
 def torch_dtype(name: str):
-    if torch is None:
+    if torch is None or name == "float32":  # float32 -> float32 is a no-op in torch
         return None
     return {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(name) or getattr(torch, name, None)
 
