@@ -15,6 +15,8 @@ st.markdown(
 st.subheader(_("Pages"))
 st.page_link("app_pages/bits.py", label=_("Bit Inspector"), icon=":material/memory:")
 st.caption(_("Type a number or flip bits in any format (float32, bfloat16, float8_e4m3fn, float4_e2m1fn, or your own layout) and see its sign, exponent and mantissa, the exact stored value, the rounding error and the neighbouring values."))
+st.page_link("app_pages/formats.py", label=_("Format Comparison"), icon=":material/compare_arrows:")
+st.caption(_("Put formats side by side: their range and precision in a table and in charts, every value of the 8-, 6- and 4-bit formats with their codes, and where your number lands in each."))
 
 st.subheader(_("Try"))
 st.page_link("app_pages/bits.py", label=_("0.1 in float32: why it is not exactly 0.1"), icon=":material/arrow_forward:", query_params={"format": "float32", "value": "0.1"})

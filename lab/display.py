@@ -13,7 +13,9 @@ from fractions import Fraction
 
 from quantlib import exact
 
-__all__ = ["COLORS", "approx", "approx_eq", "value_text", "sci", "short_decimal", "power_of_two", "hex_digits", "code_html", "field_html"]
+from .i18n import _
+
+__all__ = ["formats_labels", "COLORS", "approx", "approx_eq", "value_text", "sci", "short_decimal", "power_of_two", "hex_digits", "code_html", "field_html"]
 
 COLORS = {"S": "#d62728", "E": "#1f77b4", "M": "#2ca02c"}
 """Field colours (sign red, exponent blue, mantissa green); always shown with the letters S/E/M."""
@@ -113,3 +115,107 @@ def code_html(info: exact.CodeInfo, *, sep: str = " ") -> str:
                 f"{field_html(bits, letter)}</span>"
             )
     return f'<span class="ql-code">{sep.join(parts)}</span>'
+
+
+def formats_labels() -> dict[str, str]:
+    """The words of the Format Comparison figures and tables (:data:`figures.formats.LABELS`),
+    translated into the session's language.  The English msgids here equal the defaults
+    there (tests/test_figures.py checks it), so the catalog stays the single place to
+    translate them."""
+    return {
+        "zero": _("zero"),
+        "subnormal": _("subnormal"),
+        "normal": _("normal"),
+        "inf": _("infinity"),
+        "nan": _("NaN"),
+        "axis_magnitude": _("magnitude |x| (log2 scale: 2^k)"),
+        "axis_rel_spacing": _("relative spacing ulp(x) / |x| (log2 scale)"),
+        "axis_value": _("value"),
+        "axis_scaled": _("value ÷ the format's max"),
+        "axis_log_positive": _("positive values (log2 scale: 2^k)"),
+        "range_ends": _("{lo} … {hi}"),
+        "hover_normal_range": _("{name}: normal numbers from {lo} to {hi}, {binades} binades"),
+        "hover_subnormal_range": _("{name}: subnormals from {lo} to {hi} (fewer significant bits)"),
+        "legend_overflow": _("overflow above max"),
+        "hover_binade": _("{name}: |x| from {lo} to {hi}: ulp = {ulp}, ulp/|x| from {rel_hi} down to {rel_lo}"),
+        "hover_envelope": _("{name}: in each of its {n} binades ulp/|x| falls from {rel_hi} to {rel_lo} (the teeth are too dense to draw)"),
+        "hover_ramp": _("{name}: subnormals, fixed step {ulp}: ulp/|x| grows from {rel_lo} to 100% toward the smallest subnormal {tiny}"),
+        "hover_overflow": _("{name} overflows above max = {max}"),
+        "codebook_suffix": _("{name} (codebook)"),
+        "legend_codebook": _("codebook value (not IEEE)"),
+        "hover_value": _("{name} {hex}: {value} ({kind})"),
+        "hover_codebook": _("{name} code {code}: {value}"),
+        "mark_value": _("your value {value}"),
+        "mark_range": _("your range {lo} … {hi}"),
+        "col_property": _("Property"),
+        "prop_bits": _("Bits: sign + exponent + mantissa"),
+        "prop_bias": _("Exponent bias"),
+        "prop_max": _("Largest finite value (max)"),
+        "prop_normal": _("Smallest normal"),
+        "prop_subnormal": _("Smallest subnormal"),
+        "prop_eps": _("eps (gap from 1 to the next value)"),
+        "prop_digits": _("Decimal digits of precision"),
+        "prop_binades": _("Dynamic range in binades (factors of 2)"),
+        "prop_decades": _("Dynamic range in decades (factors of 10)"),
+        "prop_db": _("Dynamic range in dB"),
+        "prop_finite": _("Distinct finite values"),
+        "prop_inf": _("Infinity"),
+        "prop_nan": _("NaN"),
+        "prop_negzero": _("Negative zero"),
+        "cell_digits": _("{digits} (numpy: {precision})"),
+        "cell_none": _("none"),
+        "cell_no_subnormals": _("none (no subnormals)"),
+        "cell_inf": _("±inf"),
+        "cell_nan_codes": _("{n} codes"),
+        "cell_nan_code": _("1 code: {hex}"),
+        "cell_yes": _("yes"),
+        "cell_negzero_fnuz": _("no: its code is the NaN"),
+        "cell_negzero_unsigned": _("no: unsigned"),
+        "cell_no_zero": _("no zero at all"),
+        "hover_exact": _("code {hex} = {decimal}"),
+        "hover_digits": _("log10(2^(M+1)) = {digits}; numpy's finfo.precision = int(−log10(eps)) = {precision}"),
+        "hover_bits": _("{layout} ({bits} bits)"),
+        "hover_db": _("20 × log10(max / smallest subnormal)"),
+        "hover_more_digits": _("… ({n} digits in all)"),
+        "col_format": _("Format"),
+        "col_limit": _("Limit"),
+        "col_code": _("Code"),
+        "col_power": _("Power of two"),
+        "col_decimal": _("Exact decimal (every digit)"),
+        "code_title": _("{hex} = {value} ({kind})"),
+        "col_stored": _("Stored as"),
+        "col_abs_error": _("Abs error"),
+        "col_rel_error": _("Rel error"),
+        "col_result": _("Result"),
+        "col_low": _("Low end stored as"),
+        "col_high": _("High end stored as"),
+        "col_worst": _("Worst rel. error (round to nearest)"),
+        "res_exact": _("exact"),
+        "res_rounded": _("rounded"),
+        "res_subnormal": _("rounded; subnormal: fewer significant bits"),
+        "res_underflow": _("underflow to {stored}"),
+        "res_overflow": _("overflow to {stored} (max {max})"),
+        "res_saturated": _("overflow, saturated to {stored}"),
+        "res_cannot": _("cannot store: {reason}"),
+        "res_fits": _("fits: every value in the normal range"),
+        "res_low_subnormal": _("low end is subnormal (fewer significant bits)"),
+        "res_low_underflow": _("low end underflows (the smallest value is {tiny})"),
+        "res_crosses_zero": _("the range includes 0: the smallest magnitudes round to 0"),
+        "res_nan": _("{value} is stored as NaN"),
+        "res_high_overflow": _("high end overflows (max {max})"),
+        "tk_widest": _("Of the chosen formats, **{name}** has the widest range: {binades} binades ({decades} decades), from {tiny} to {max}."),
+        "tk_finest": _("**{name}** has the finest precision: eps = {eps}, about {digits} decimal digits."),
+        "tk_same_range": _("**{names}** have the same {e} exponent bits and reach about the same max ({maxes}), but differ in precision: {digits} decimal digits."),
+        "tk_overflow": _("**{name}** overflows above {max}, where {wide} still reaches {wide_max}."),
+        "tk_tradeoff": _("Same {bits} bits, split differently: **{fine}** (E{fe}M{fm}) overflows above {fine_max}, while **{wide}** (E{we}M{wm}) reaches {wide_max}; in exchange its values are {ratio}× coarser ({wide_digits} instead of {fine_digits} decimal digits)."),
+        "tk_lesson": _("Exponent bits buy range, mantissa bits buy precision: gradients, which span many orders of magnitude, need range (E5M2); weights and activations, whose scale is known, need precision (E4M3)."),
+        "tk_few_values": _("**{name}** holds only {n} distinct values: {values}. Between its two largest there is a gap of {gap} ({pct}% of the value)."),
+        "tk_ref_overflow": _("{value} overflows in {bad} but fits in {good}."),
+        "tk_ref_all_fit": _("{value} lies in the normal range of every chosen format."),
+        "tk_ref_none_fit": _("{value} overflows in every chosen format."),
+        "tk_ref_underflow": _("{value} underflows to 0 in {bad}."),
+        "tk_ref_subnormal": _("{value} is subnormal (fewer significant bits) in {bad}."),
+        "tk_and": _("{a} and {b}"),
+        "tk_sep": _(", "),
+        "tk_max_of": _("{name} (max {max})"),
+    }

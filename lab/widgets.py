@@ -6,6 +6,7 @@ the bit toggles.  Each widget keeps its value under a fixed session-state key (s
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -13,12 +14,17 @@ import streamlit as st
 from quantlib import FORMATS, FloatFormat
 from quantlib import exact
 
+from figures.formats import KIND_TINTS
+
 from . import state
 from .cached import FormatKey, resolve_format
 from .display import COLORS
 from .i18n import N_, _
 
-__all__ = ["format_label", "format_picker", "rounding_picker", "bit_toggles", "fields_html", "table_html", "inject_css", "ROUNDING_LABELS", "NONFINITE_LABELS"]
+__all__ = [
+    "format_label", "format_picker", "custom_format_control", "rounding_picker", "bit_toggles", "fields_html", "table_html",
+    "inject_css", "ROUNDING_LABELS", "NONFINITE_LABELS", "grid_html", "code_table_html", "kind_legend_html", "frame_html",
+]
 
 ROUNDING_LABELS = {
     "nearest_even": N_("nearest, ties to even (IEEE default)"),
@@ -68,6 +74,13 @@ def format_picker(key: str, *, on_change: Callable[[], None] | None = None) -> t
     )
     if choice != state.CUSTOM:
         return FORMATS[choice], choice
+    return _custom_format(key, on_change)
+
+
+def custom_format_control(key: str, on_change: Callable[[], None] | None = None) -> tuple[FloatFormat | None, FormatKey | None]:
+    """The custom-layout part of :func:`format_picker` on its own (E, M, bias, inf/NaN
+    convention, sign), under keys ``key_e`` … ``key_signed``; ``(None, None)`` after an
+    ``st.error`` when the layout is not a valid format."""
     return _custom_format(key, on_change)
 
 
@@ -148,6 +161,24 @@ table.ql-fields th:nth-child(1) { width: 22%; } table.ql-fields th:nth-child(2) 
 table.ql-fields th:nth-child(3) { width: 19%; } table.ql-fields th:nth-child(4) { width: 26%; }
 table.ql-table td.ql-mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   word-break: break-all; font-weight: 600; }
+/* Format Comparison: the properties grid and the code table scroll sideways on a phone */
+.ql-scroll { overflow-x: auto; max-width: 100%; margin-bottom: 0.6rem; }
+table.ql-grid { border-collapse: collapse; font-size: 0.86rem; min-width: 100%; }
+table.ql-grid th, table.ql-grid td { border: 1px solid rgba(128,128,128,0.3); padding: 0.25rem 0.45rem; text-align: left; vertical-align: top; }
+table.ql-grid th { font-weight: 600; white-space: nowrap; }
+table.ql-grid td { min-width: 6.5rem; }
+table.ql-grid th:first-child { min-width: 9rem; white-space: normal; }
+table.ql-grid td[title] { text-decoration: underline dotted rgba(128,128,128,0.8); text-underline-offset: 3px; cursor: help; }
+table.ql-codes { border-collapse: collapse; width: 100%; min-width: 50rem; table-layout: fixed; font-size: 0.74rem;
+  font-variant-numeric: tabular-nums; }
+table.ql-codes th { font-weight: 600; padding: 0.15rem 0.1rem; text-align: center; white-space: nowrap;
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.7rem; }
+table.ql-codes th:first-child { width: 2.6rem; }
+table.ql-codes td { border: 1px solid rgba(128,128,128,0.35); padding: 0; text-align: center; }
+table.ql-codes td a { display: block; padding: 0.28rem 0.05rem; color: #1b1b1b; text-decoration: none; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
+table.ql-codes td a:hover, table.ql-codes td a:focus { outline: 2px solid #1f77b4; outline-offset: -2px; }
+.ql-legend span { display: inline-block; padding: 0.05rem 0.45rem; margin: 0 0.3rem 0.3rem 0; border-radius: 0.2rem; color: #1b1b1b; font-size: 0.8rem; }
 </style>
 """
 _FIELD_CSS = """
@@ -248,3 +279,51 @@ def table_html(header: list[str], rows: list[list[str]], *, mono: tuple[int, ...
         for row in rows
     )
     return f'<table class="ql-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+_NUM_HYPHEN = re.compile(r"(\de)-(?=\d)")
+
+
+def grid_html(df, titles=None) -> str:
+    """A DataFrame as a compact HTML table that scrolls sideways on a phone; the index is the
+    first column.  ``titles`` (same shape, '' for none) become hover tooltips of the cells."""
+    head = "<th>" + html.escape(str(df.index.name or "")) + "</th>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for i, (label, row) in enumerate(df.iterrows()):
+        cells = []
+        for j, value in enumerate(row.tolist()):
+            tip = titles.iat[i, j] if titles is not None else ""
+            attr = f' title="{html.escape(tip, quote=True)}"' if tip else ""
+            text = _NUM_HYPHEN.sub("\\1&#8209;", html.escape(str(value)))  # no line break inside 1.175e-38
+            cells.append(f"<td{attr}>{text}</td>")
+        rows.append(f"<tr><th>{html.escape(str(label))}</th>{''.join(cells)}</tr>")
+    return f'<div class="ql-scroll"><table class="ql-grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def code_table_html(table, href: Callable[[int], str]) -> str:
+    """A code table (:class:`figures.formats.CodeTable`) as HTML: one linked cell per code,
+    tinted by class; ``href(code)`` is the link (opened in this tab)."""
+    head = "<th></th>" + "".join(f"<th>{html.escape(c)}</th>" for c in table.text.columns)
+    rows = []
+    for i, label in enumerate(table.text.index):
+        cells = []
+        for j in range(table.text.shape[1]):
+            code = int(table.code.iat[i, j])
+            kind = table.kind.iat[i, j]
+            cells.append(
+                f'<td style="background:{KIND_TINTS[kind]}"><a href="{html.escape(href(code), quote=True)}" target="_self" '
+                f'title="{html.escape(table.title.iat[i, j], quote=True)}" data-code="{code}">{html.escape(table.text.iat[i, j])}</a></td>'
+            )
+        rows.append(f"<tr><th>{html.escape(label)}</th>{''.join(cells)}</tr>")
+    return f'<div class="ql-scroll"><table class="ql-codes"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def kind_legend_html(kinds: list[str], labels: dict[str, str]) -> str:
+    """Coloured chips naming the classes of a code table."""
+    chips = "".join(f'<span style="background:{KIND_TINTS[k]}">{html.escape(labels[k])}</span>' for k in kinds)
+    return f'<div class="ql-legend">{chips}</div>'
+
+
+def frame_html(df, *, mono: tuple[int, ...] = ()) -> str:
+    """A small DataFrame as a :func:`table_html` table (wraps on a phone instead of scrolling)."""
+    return table_html([str(c) for c in df.columns], [[str(v) for v in row] for row in df.itertuples(index=False)], mono=mono)

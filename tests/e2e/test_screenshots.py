@@ -1,4 +1,4 @@
-"""Screenshots of the Bit Inspector at desktop (1280 px) and phone (390 px) width, saved to
+"""Screenshots of the pages at desktop (1280 px) and phone (390 px) width, saved to
 test-results/screenshots/ for a person to look at (they are not compared to anything)."""
 
 from __future__ import annotations
@@ -40,6 +40,36 @@ def test_screenshot(browser, base_url, case, size):
             expect(page.get_by_test_id("stTextInput").first).to_be_visible(timeout=30_000)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         page.wait_for_timeout(1500)  # let lazily loaded widgets, fonts and the data grid settle
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+# The Format Comparison page is long: taller viewports, and the charts must have been drawn.
+FORMATS_CASES = [
+    ("formats-default", "/formats"),
+    ("formats-custom-range", "/formats?formats=bfloat16,float16,my8,float4_e2m1fn&custom=my8:e4m3b5:fn"
+     "&value=1e-4..3000&refs=448 e4m3 max,1e-6 gradients&table=my8&view=log"),
+    ("formats-zh", "/formats?formats=float32,bfloat16,float16,float8_e4m3fn,float8_e5m2&lang=zh_CN"),
+]
+FORMATS_SIZES = [("desktop", 1280, 5200), ("phone", 390, 7000)]
+
+
+@pytest.mark.parametrize("size", FORMATS_SIZES, ids=[s[0] for s in FORMATS_SIZES])
+@pytest.mark.parametrize("case", FORMATS_CASES, ids=[c[0] for c in FORMATS_CASES])
+def test_formats_screenshot(browser, base_url, case, size):
+    name, path = case
+    label, width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(base_url + path)
+        expect(page.locator("table.ql-codes")).to_be_visible(timeout=30_000)
+        wait_idle(page)
+        expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=30_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.wait_for_timeout(1500)  # let the charts and the data grids settle
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
     finally:
