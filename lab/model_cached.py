@@ -1,0 +1,260 @@
+"""Cached wrappers around :mod:`quantlib.model` for the PTQ studio page (``/model``).
+
+The loaded model, the tokenized evaluation set and the float32 inputs of every Linear on it
+are *resources* (``st.cache_resource``: one read-only copy shared by all sessions, never
+pickled); the float32 reference embeddings, the calibration statistics and every result are
+*data* (``st.cache_data``), keyed by plain hashable arguments: a recipe key, the Linears kept
+in float (a sorted tuple), the representative-dataset size, alpha, a layer name.  Results are
+returned as plain dicts and arrays, and nothing here formats text for display.
+
+The sweeps with a progress bar (per-layer sensitivity) take a ``progress`` callback; they are
+memoized in a small resource-held store instead of ``st.cache_data``, so that the callback
+can drive a bar the page owns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import numpy as np
+import streamlit as st
+
+__all__ = [
+    "available",
+    "calibration",
+    "calibration_study",
+    "eval_batch",
+    "eval_inputs",
+    "eval_texts",
+    "linear_names",
+    "model",
+    "outlier_stats",
+    "outliers",
+    "recipe_info",
+    "recipe_keys",
+    "reference",
+    "run",
+    "sensitivity",
+    "smooth_table",
+    "smooth_variants",
+    "smooth_view",
+    "vocabulary_facts",
+]
+
+
+def available() -> bool:
+    """True when the model's package and ``tokenizers`` are installed."""
+    try:
+        import tokenizers  # noqa: F401
+
+        from quantlib.model import model_dir
+
+        model_dir()
+    except Exception:  # noqa: BLE001 - any failure means: not installed
+        return False
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def model():
+    from quantlib.model import load_model
+
+    return load_model()
+
+
+@st.cache_resource(show_spinner=False)
+def eval_batch():
+    from quantlib.model import tokenize
+    from quantlib.model.evalset import EVAL_TEXTS
+
+    return tokenize(list(EVAL_TEXTS))
+
+
+def eval_texts() -> tuple[str, ...]:
+    from quantlib.model.evalset import EVAL_TEXTS
+
+    return EVAL_TEXTS
+
+
+@st.cache_data(show_spinner=False)
+def reference() -> np.ndarray:
+    """float32 embeddings of the evaluation set."""
+    from quantlib.model.recipes import reference as ref
+
+    return ref(model(), eval_batch())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def calibration(n: int) -> dict:
+    """Activation statistics of every Linear on the first ``n`` calibration texts."""
+    from quantlib.model.recipes import calibrate_model
+
+    return calibrate_model(model(), n)
+
+
+@st.cache_resource(show_spinner=False)
+def eval_inputs() -> dict[str, np.ndarray]:
+    """Linear name -> its float32 inputs on the evaluation set (tokens, channels); read only."""
+    from quantlib.model import collect_stats
+
+    stats = collect_stats(model(), eval_batch(), keep_inputs=True)
+    return {k: v.inputs() for k, v in stats.items()}
+
+
+def linear_names() -> list[str]:
+    return list(model().linears)
+
+
+@st.cache_data(show_spinner=False)
+def vocabulary_facts() -> dict:
+    """How much Chinese the model can read: CJK characters in its vocabulary, and the [UNK]
+    fraction of the evaluation set and of the calibration set's CJK texts."""
+    from quantlib.model import load_tokenizer, tokenize
+    from quantlib.model.evalset import CALIBRATION_TEXTS, unk_fraction
+
+    vocab = load_tokenizer().get_vocab()
+    cjk = sum(1 for t in vocab if len(t) == 1 and ("\u4e00" <= t <= "\u9fff" or "\u3400" <= t <= "\u4dbf" or "\uf900" <= t <= "\ufaff"))
+    eval_unk = unk_fraction(eval_batch())
+    cjk_texts = [t for t in CALIBRATION_TEXTS if any("\u3040" <= c <= "\u9fff" for c in t)]
+    calib_unk = unk_fraction(tokenize(cjk_texts)) if cjk_texts else np.zeros(0)
+    return {
+        "vocab_size": len(vocab),
+        "cjk_in_vocab": cjk,
+        "eval_unk_max": float(eval_unk.max()),
+        "cjk_calib_texts": cjk_texts,
+        "cjk_calib_unk": [float(u) for u in calib_unk],
+    }
+
+
+def recipe_keys() -> list[str]:
+    from quantlib.model.recipes import RECIPES
+
+    return list(RECIPES)
+
+
+def recipe_info(key: str):
+    """The :class:`~quantlib.model.recipes.Recipe` (title, tflite code, note)."""
+    from quantlib.model.recipes import RECIPES
+
+    return RECIPES[key]
+
+
+def _recipe(key: str, keep: tuple[str, ...]):
+    from quantlib.model.recipes import RECIPES, with_float_layers
+
+    return with_float_layers(RECIPES[key], keep) if keep else RECIPES[key]
+
+
+def _calib_for(key: str, n: int):
+    r = recipe_info(key)
+    return calibration(n) if r.needs_calibration else None
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def run(key: str, keep: tuple[str, ...] = (), n: int = 16) -> dict:
+    """Run recipe ``key`` (Linears in ``keep`` in float32; ``n`` calibration texts for the
+    integer recipes) over the evaluation set: embeddings, metrics (dict), sizes, seconds."""
+    from quantlib.model.recipes import run_recipe
+
+    r = _recipe(key, keep)
+    t0 = time.perf_counter()
+    res = run_recipe(model(), r, eval_batch(), reference(), _calib_for(key, n))
+    return {
+        "key": key,
+        "title": r.title,
+        "embeddings": res.embeddings,
+        "metrics": res.metrics.as_dict(),
+        "size": res.size.total,
+        "float32_size": res.size.float32_total,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+@st.cache_data(show_spinner=False)
+def outlier_stats() -> dict[str, dict]:
+    """Per Linear: its input's per-channel absmax on the evaluation set and the token behind it."""
+    from quantlib.model.outliers import activation_absmax
+
+    return activation_absmax(model(), eval_batch())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def outliers(factor: float):
+    from quantlib.model.outliers import activation_outliers
+
+    return activation_outliers(outlier_stats(), factor)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def smooth_view(name: str, alpha: float, n: int = 16):
+    from quantlib.model.smoothquant import smooth_view as view
+
+    return view(model(), calibration(n), name, alpha)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def smooth_table(alpha: float, n: int = 16) -> list[dict]:
+    from quantlib.model.smoothquant import per_layer_table
+
+    return per_layer_table(model(), calibration(n), eval_inputs(), alpha)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def smooth_variants(alpha: float, n: int = 16) -> dict[str, dict]:
+    from quantlib.model.smoothquant import whole_model_variants
+
+    out = whole_model_variants(model(), eval_batch(), reference(), calibration(n), alpha)
+    return {k: m.as_dict() for k, m in out.items()}
+
+
+@st.cache_resource(show_spinner=False)
+def _sweeps() -> OrderedDict:
+    return OrderedDict()
+
+
+_SWEEPS_MAX = 24
+
+
+def sensitivity(key: str, n: int, groups: str, progress=None) -> list[dict]:
+    """Per-layer sensitivity of recipe ``key`` (``groups``: linear / layer / kind), as plain
+    rows (``group``, ``names``, ``metrics`` dict); ``progress(done, total, label)`` while
+    computing (not called when the sweep is already memoized)."""
+    from quantlib.model.sensitivity import layer_sensitivity
+
+    cache_key = (key, n if recipe_info(key).needs_calibration else 0, groups)
+    store = _sweeps()
+    if cache_key in store:
+        store.move_to_end(cache_key)
+        return store[cache_key]
+    rows = layer_sensitivity(model(), key, eval_batch(), reference(), _calib_for(key, n), groups=groups, progress=progress)
+    out = [{"group": r.group, "names": r.names, "metrics": r.metrics.as_dict()} for r in rows]
+    store[cache_key] = out
+    while len(store) > _SWEEPS_MAX:
+        store.popitem(last=False)
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def calibration_study(name: str, n: int = 16) -> dict:
+    """min-max / percentile / MSE / KL clip ranges for Linear ``name``'s input, from the first
+    ``n`` calibration texts, and what each does end to end; plus the calibration inputs."""
+    from quantlib.model import collect_stats, tokenize
+    from quantlib.model.evalset import CALIBRATION_TEXTS
+    from quantlib.model.recipes import calibration_study as study
+
+    calib = collect_stats(model(), tokenize(list(CALIBRATION_TEXTS[:n])), keep_inputs=True, names=[name])[name].inputs()
+    rows = study(model(), name, calib, eval_batch(), reference(), eval_inputs()[name])
+    return {
+        "values": calib,
+        "rows": [
+            {
+                "method": r.method,
+                "threshold": float(r.result.threshold),
+                "frac_clipped": r.frac_clipped,
+                "output_rel_error": r.output_rel_error,
+                "metrics": r.metrics.as_dict(),
+            }
+            for r in rows
+        ],
+    }

@@ -1,0 +1,58 @@
+"""The PTQ studio page (/model) in a real browser: it loads without an exception and draws its
+five charts; screenshots at 1280 px and 390 px go to test-results/screenshots/ for a person
+to look at (they are not compared to anything)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ROOT, wait_idle
+
+pytest.importorskip("tokenizers")
+
+SHOTS = ROOT / "test-results" / "screenshots"
+N_CHARTS = 5  # every recipe, absmax, SmoothQuant, sensitivity, calibration
+SIZES = [("desktop", 1280, 7600), ("phone", 390, 17000)]
+
+
+def _open(page, path: str = "/model") -> None:
+    page.goto(path)
+    expect(page.get_by_role("heading", name="PTQ studio", exact=True).first).to_be_visible(timeout=60_000)
+    # the last section has been drawn: the run got to the end
+    expect(page.get_by_text("Best end to end here:", exact=False).first).to_be_visible(timeout=120_000)
+    wait_idle(page, timeout=120_000)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[s[0] for s in SIZES])
+def test_model_page_renders(browser, base_url, size):
+    label, width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=base_url)
+    page = context.new_page()
+    try:
+        _open(page)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        expect(page.locator(".js-plotly-plot")).to_have_count(N_CHARTS, timeout=30_000)
+        expect(page.get_by_text("It hurts ffn_down in", exact=False).first).to_be_visible()
+        page.wait_for_timeout(1500)  # let the charts and the data grids settle
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"model-default-{label}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_choosing_a_recipe_updates_the_page(browser, base_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 2000}, base_url=base_url)
+    page = context.new_page()
+    try:
+        _open(page)
+        box = page.get_by_test_id("stSelectbox").filter(has_text="Quantization recipe")
+        box.click()
+        page.get_by_role("option", name="NF4 weights (blocks of 64)", exact=True).click()
+        expect(page.get_by_text("TFLite has no converter setting for this recipe.")).to_be_visible(timeout=60_000)
+        wait_idle(page, timeout=120_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        expect(page.locator(".js-plotly-plot")).to_have_count(N_CHARTS, timeout=30_000)
+    finally:
+        context.close()
+

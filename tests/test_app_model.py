@@ -1,0 +1,175 @@
+"""The PTQ studio page (/model) through Streamlit's AppTest (no browser): defaults, another
+recipe, the per-layer mix, the SmoothQuant alpha, the language switch and rerun times.
+Every number checked here is recomputed with quantlib.model directly."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tokenizers")
+from streamlit.testing.v1 import AppTest
+
+from quantlib.model import load_model, model_dir, tokenize
+from quantlib.model.evalset import EVAL_TEXTS
+from quantlib.model.recipes import (
+    RECIPES,
+    calibrate_model,
+    reference,
+    run_recipe,
+    with_float_layers,
+)
+
+try:
+    model_dir()
+except Exception as exc:  # noqa: BLE001
+    pytest.skip(f"the model package is not installed: {exc}", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGE = "app_pages/model.py"
+TIMES: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def direct():
+    """The model, eval batch and float32 reference, computed without the page."""
+    m = load_model()
+    b = tokenize(list(EVAL_TEXTS))
+    return m, b, reference(m, b)
+
+
+def open_model(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if "lang" in query:
+        at.query_params["lang"] = query["lang"]
+    at.run()
+    at.switch_page(PAGE)
+    t0 = time.perf_counter()
+    at.run()
+    TIMES.setdefault("first", time.perf_counter() - t0)
+    assert not at.exception, at.exception
+    return at
+
+
+def rerun_ok(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    table = at.dataframe[0].value
+    return dict(zip(table["Metric"], table["Value"]))[label]
+
+
+def meaning(at: AppTest, label: str) -> str:
+    table = at.dataframe[0].value
+    return dict(zip(table["Metric"], table["What it measures"]))[label]
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+# ------------------------------------------------------------------ defaults
+def test_defaults(direct):
+    m, b, ref = direct
+    at = open_model()
+    assert at.title[0].value == "PTQ studio"
+    assert at.selectbox(key="model_recipe").value == "tflite_int8"
+    assert at.slider(key="model_n_calib").value == 16
+    assert at.multiselect(key="model_keep").value == []
+    # the metrics are quantlib's
+    res = run_recipe(m, "tflite_int8", b, ref, calibrate_model(m, 16))
+    assert metric(at, "mean cosine to float32") == f"{res.metrics.mean_cosine:.6f}"
+    assert metric(at, "model size") == f"{res.size.total / 1e6:.2f} MB"
+    assert meaning(at, "model size").startswith(f"{res.size.total:,} bytes")
+    # the TFLite converter code is shown
+    assert any("representative_dataset" in c.value for c in at.code)
+    # five charts: recipes, absmax, SmoothQuant, sensitivity, calibration
+    assert len(charts(at)) == 5
+    # every recipe compared
+    table = at.dataframe[2].value
+    assert table["Recipe"].tolist() == [r.title for r in RECIPES.values()]
+    # the vocabulary note and the computed findings
+    info = at.info[0].value
+    assert "244 CJK characters" in info and "(0% [UNK])" in info
+    md = markdown(at)
+    assert "It hurts ffn_down in" in md and "Whole model, best variant:" in md
+    assert "layer0 856 ([CLS])" in md
+
+
+def test_rerun_is_cached():
+    at = open_model()
+    t0 = time.perf_counter()
+    rerun_ok(at)
+    TIMES["cached"] = time.perf_counter() - t0
+    print(f"\n/model AppTest rerun: first {TIMES.get('first', float('nan')):.2f} s, cached {TIMES['cached']:.2f} s")
+    assert TIMES["cached"] < 5
+
+
+# ------------------------------------------------------------------ another recipe, the mix
+def test_another_recipe(direct):
+    m, b, ref = direct
+    at = open_model()
+    at.selectbox(key="model_recipe").set_value("w8a8")
+    rerun_ok(at)
+    res = run_recipe(m, "w8a8", b, ref)
+    assert metric(at, "mean cosine to float32") == f"{res.metrics.mean_cosine:.6f}"
+    assert not any("representative_dataset" in c.value for c in at.code)
+    assert any("TFLite has no converter setting" in c.value for c in at.caption)
+    # the sensitivity caption names the recipe
+    assert any(RECIPES["w8a8"].title in c.value for c in at.caption)
+
+
+def test_per_layer_mix(direct):
+    m, b, ref = direct
+    at = open_model()
+    at.selectbox(key="model_recipe").set_value("w8a8")
+    rerun_ok(at)
+    plain = float(metric(at, "mean cosine to float32"))
+    at.multiselect(key="model_keep").set_value(["ffn_down"])
+    rerun_ok(at)
+    mixed = float(metric(at, "mean cosine to float32"))
+    res = run_recipe(m, with_float_layers("w8a8", ["ffn_down"]), b, ref)
+    assert mixed == pytest.approx(res.metrics.mean_cosine, abs=1e-6)
+    assert mixed > plain
+    assert metric(at, "model size") == f"{res.size.total / 1e6:.2f} MB"
+    assert meaning(at, "model size").startswith(f"{res.size.total:,} bytes")
+
+
+def test_representative_dataset_size(direct):
+    m, b, ref = direct
+    at = open_model()
+    at.slider(key="model_n_calib").set_value(4)
+    rerun_ok(at)
+    res = run_recipe(m, "tflite_int8", b, ref, calibrate_model(m, 4))
+    assert metric(at, "mean cosine to float32") == f"{res.metrics.mean_cosine:.6f}"
+
+
+# ------------------------------------------------------------------ SmoothQuant
+def test_alpha_change():
+    at = open_model()
+    assert "At α = 0.50," in markdown(at)
+    before = at.dataframe[-3].value.copy()  # the per-Linear SmoothQuant table
+    at.slider(key="model_alpha").set_value(0.8)
+    rerun_ok(at)
+    assert "At α = 0.80," in markdown(at)
+    after = at.dataframe[-3].value
+    assert after["W8A8"].tolist() == before["W8A8"].tolist()  # unsmoothed: unchanged
+    assert after["W8A8 + SmoothQuant"].tolist() != before["W8A8 + SmoothQuant"].tolist()
+    legend = [t.get("name") for t in charts(at)[2]["data"]]
+    assert "after smoothing (α = 0.80)" in legend
+
+
+def test_chinese():
+    at = open_model(lang="zh_CN")
+    assert at.title[0].value == "PTQ 工作室"
