@@ -17,6 +17,8 @@ st.page_link("app_pages/bits.py", label=_("Bit Inspector"), icon=":material/memo
 st.caption(_("Type a number or flip bits in any format (float32, bfloat16, float8_e4m3fn, float4_e2m1fn, or your own layout) and see its sign, exponent and mantissa, the exact stored value, the rounding error and the neighbouring values."))
 st.page_link("app_pages/formats.py", label=_("Format Comparison"), icon=":material/compare_arrows:")
 st.caption(_("Put formats side by side: their range and precision in a table and in charts, every value of the 8-, 6- and 4-bit formats with their codes, and where your number lands in each."))
+st.page_link("app_pages/tensor.py", label=_("Tensor Lab"), icon=":material/grid_on:")
+st.caption(_("Quantize a weight or activation tensor (a built-in sample or your own file) with int8, NF4, FP8, MX, NVFP4 and more: the error in numbers and charts, every block up close, and which scheme is best for its bits."))
 st.page_link("app_pages/model.py", label=_("PTQ studio"), icon=":material/model_training:")
 st.caption(_("Quantize a real transformer (all-MiniLM-L6-v2, in numpy) with TFLite's recipes and ours, and see what happens to its sentence embeddings: activation outliers, SmoothQuant, per-layer sensitivity and calibration, all computed live."))
 

@@ -1,0 +1,665 @@
+"""Tensor Lab (``/tensor``) state: session keys, the scheme <-> widgets mapping, URL <-> state,
+and the translated words of the figure builders.
+
+The scheme is the page's central piece of state.  Its canonical string
+(``str(quantlib.parse_scheme(...))``, e.g. ``nf4:block=64,dq``) is what the URL carries and
+what the results are cached by; the scheme widgets are one editable view of it:
+:func:`apply_scheme` writes a scheme into the widget keys, :func:`scheme_text` reads them
+back into a string.  URL parameters (all optional)::
+
+    sample=gaussian_weights  size=16M  seed=3        a built-in sample (the default)
+    source=upload  file=w.safetensors  tensor=layer.0.weight   an uploaded file (upload it again to restore)
+    nonfinite=drop           NaN/inf: drop them (default: replace them with 0)
+    scheme=nf4:block=64,dq   the scheme
+    compare=int8|nf4:block=64|mxfp4   schemes compared ('|'-separated; default: quantlib.PRESETS; 'none')
+    log=1  bins=241  levels=0  block=17            chart options and the zoomed block
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from quantlib import PRESETS, parse_scheme
+from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
+from quantlib.schemes import Scheme
+
+from .i18n import N_, _
+from .state import _bool_param, _int_param, query_dict, url_is_new, write_url
+
+__all__ = [
+    "TL",
+    "FAMILIES",
+    "FAMILY_LABELS",
+    "FAMILY_DEFAULTS",
+    "GRANULARITIES",
+    "GRANULARITY_LABELS",
+    "CALIBRATION_LABELS",
+    "MX_ROUNDING_LABELS",
+    "MX_ELEMENTS",
+    "NONFINITE_LABELS",
+    "SIZES",
+    "SAMPLE_TEXT",
+    "BLOCK_SIZES",
+    "BINS",
+    "apply_scheme",
+    "scheme_text",
+    "tl_defaults",
+    "tl_load_url",
+    "tl_url",
+    "tl_write_url",
+    "on_family_changed",
+    "on_scheme_typed",
+    "on_compare_presets",
+    "on_compare_add",
+    "on_compare_keep_current",
+    "on_upload_changed",
+    "sample_shape",
+    "tensor_labels",
+]
+
+
+class TL:
+    """Session-state keys of the Tensor Lab."""
+
+    page = "tensor"
+    source = "tl_source"            # "sample" | "upload"
+    sample = "tl_sample"
+    size = "tl_size"                # synthetic sample size: "default", "1M", "4M", "16M"
+    seed = "tl_seed"
+    upload = "tl_upload"            # the file_uploader
+    file = "tl_file"                # the last uploaded file (kept across page visits): dict
+    url_file = "tl_url_file"        # file name the URL asked for (to be uploaded again)
+    tensor = "tl_tensor"            # tensor picked in a multi-tensor file
+    nonfinite = "tl_nonfinite"      # "zero" | "drop"
+    # scheme widgets
+    family = "tl_family"
+    format = "tl_format"
+    scaled = "tl_scaled"
+    gran = "tl_gran"
+    axis = "tl_axis"
+    block = "tl_block"
+    int_bits = "tl_int_bits"
+    uint_bits = "tl_uint_bits"
+    log_bits = "tl_log_bits"
+    cal = "tl_cal"
+    pct = "tl_pct"
+    dq = "tl_dq"
+    values = "tl_values"
+    mx_element = "tl_mx_element"
+    mx_round = "tl_mx_round"
+    rounding = "tl_rounding"
+    saturate = "tl_saturate"
+    delta = "tl_delta"
+    scheme_box = "tl_scheme_box"    # the scheme string text box
+    scheme_error = "tl_scheme_error"
+    # compare
+    compare = "tl_compare"          # list of scheme strings
+    compare_extra = "tl_compare_extra"  # strings the user added (options of the multiselect)
+    compare_add = "tl_compare_add"  # the "add a scheme" text box
+    compare_error = "tl_compare_error"
+    # chart options
+    log = "tl_log"
+    bins = "tl_bins"
+    levels = "tl_levels"
+    zoom = "tl_zoom"                # group number of the zoomed block
+    zoom_for = "tl_zoom_for"        # (tensor key, scheme) the zoom number belongs to
+    tab = "tl_tab"                  # the open chart tab (its label; only that tab is computed)
+    all_tensors = "tl_all_tensors"  # (file sha, scheme, nonfinite) of the per-tensor comparison asked for
+    seen = "tl_seen"                # set of computations done in this session (decides on progress bars)
+    notes = "tl_url_notes"
+
+    default_scheme = "nf4:block=64"
+    default_bins = 121
+
+
+ZOOM_TAB = N_("One block up close")
+
+FAMILIES = ("float", "int", "uint", "nf4", "bnb_fp4", "codebook", "mx", "nvfp4", "log", "binary", "ternary")
+FAMILY_LABELS = {
+    "float": N_("Float cast (bfloat16, FP8, FP6, FP4 …)"),
+    "int": N_("Integer, symmetric absmax (int2 … int16)"),
+    "uint": N_("Integer, asymmetric with zero point (uint1 … uint16)"),
+    "nf4": N_("NF4 codebook (QLoRA)"),
+    "bnb_fp4": N_("bitsandbytes FP4 codebook"),
+    "codebook": N_("Your own codebook"),
+    "mx": N_("MX microscaling (OCP: MXFP8, MXFP6, MXFP4, MXINT8)"),
+    "nvfp4": N_("NVFP4 (E2M1, E4M3 scale per 16)"),
+    "log": N_("Logarithmic (powers of two)"),
+    "binary": N_("Binary (sign × mean |x|)"),
+    "ternary": N_("Ternary (−a, 0, +a)"),
+}
+FAMILY_DEFAULTS = {
+    "float": "float8_e4m3fn:scaled",
+    "int": "int8",
+    "uint": "uint8",
+    "nf4": "nf4:block=64",
+    "bnb_fp4": "bnb_fp4:block=64",
+    "codebook": "codebook:values=-1;-0.5;0;0.5;1,block=64",
+    "mx": "mxfp4",
+    "nvfp4": "nvfp4",
+    "log": "log4",
+    "binary": "binary",
+    "ternary": "ternary",
+}
+GRANULARITIES = ("tensor", "channel", "block")
+GRANULARITY_LABELS = {
+    "tensor": N_("per tensor (one scale)"),
+    "channel": N_("per channel (one scale per index of an axis)"),
+    "block": N_("per block (one scale per B values of a row)"),
+}
+CALIBRATION_LABELS = {
+    "minmax": N_("min–max (clips nothing)"),
+    "percentile": N_("percentile of |x|"),
+    "mse": N_("least MSE (search)"),
+    "kl": N_("least KL divergence (TensorRT)"),
+}
+MX_ELEMENTS = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4", "mxint8")
+MX_ROUNDING_LABELS = {
+    "floor": N_("floor (the OCP spec)"),
+    "ceil": N_("ceil (never clips)"),
+    "even": N_("round, then floor (torchao EVEN)"),
+    "rceil": N_("smallest scale that fits (RCEIL)"),
+}
+NONFINITE_LABELS = {
+    "zero": N_("replace them with 0 (keeps the shape)"),
+    "drop": N_("drop them (a 1-D tensor of the finite values)"),
+}
+SAMPLE_TEXT = {
+    "gaussian_weights": (
+        N_("Gaussian weights"),
+        N_("A weight matrix drawn from a normal distribution with standard deviation 1/sqrt(fan_in), like a freshly initialised linear layer."),
+    ),
+    "laplacian_weights": (
+        N_("Laplacian weights"),
+        N_("A weight matrix with Laplace-distributed values (same standard deviation as the Gaussian), sharper at zero and with longer tails, as trained weights often are."),
+    ),
+    "student_t_weights": (
+        N_("Heavy-tailed weights (Student-t)"),
+        N_("A weight matrix from a Student-t distribution with 3 degrees of freedom: most values are small but a few are many standard deviations out, which stretches an absmax scale."),
+    ),
+    "llm_activations": (
+        N_("LLM activations with outlier channels"),
+        N_("Activations of 256 tokens x 1024 channels in which 6 channels are 20-100x larger than the rest in every token, the outlier features reported by LLM.int8() and SmoothQuant."),
+    ),
+    "post_gelu_activations": (
+        N_("Post-GELU activations"),
+        N_("Activations after a GELU (tanh form): one-sided, never below -0.17, with a long positive tail, as in a transformer's feed-forward block."),
+    ),
+    "gradients": (
+        N_("Tiny gradients"),
+        N_("Weight gradients of magnitude about 1e-6: almost all fall below float16's smallest normal (6.1e-5) and some below its smallest subnormal, which is why mixed-precision training scales the loss."),
+    ),
+    "minilm_l0_attn_query": (
+        N_("MiniLM layer 0 attention query"),
+        N_("The query projection of the first attention layer of all-MiniLM-L6-v2, a real trained 384x384 weight matrix."),
+    ),
+    "minilm_l0_ffn_up": (
+        N_("MiniLM layer 0 feed-forward up"),
+        N_("The first feed-forward (up-projection, 1536x384) weight matrix of all-MiniLM-L6-v2's first layer, real trained weights."),
+    ),
+    "minilm_l5_ffn_down": (
+        N_("MiniLM layer 5 feed-forward down"),
+        N_("The feed-forward down-projection (384x1536) of the last layer of all-MiniLM-L6-v2, real trained weights."),
+    ),
+}
+"""The samples' titles and descriptions (the same English as quantlib.samples), marked for translation."""
+SIZES = {"default": 0, "1M": 1 << 20, "4M": 1 << 22, "16M": 1 << 24}
+BLOCK_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+BINS = (61, 121, 241, 481)
+_FLOAT_ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative")
+
+
+def sample_shape(name: str, size: str) -> tuple[int, ...] | None:
+    """The shape of a synthetic sample at ``size`` (None: its default shape): the default's
+    last axis kept, rows added.  Real samples (and unknown sizes) keep their own shape."""
+    s = SAMPLES.get(name)
+    n = SIZES.get(size, 0)
+    if s is None or s.is_real or not n:
+        return None
+    cols = s.default_shape[-1]
+    return (n // cols, cols)
+
+
+# --------------------------------------------------------------------------- scheme <-> widgets
+def _family_of(s: Scheme) -> str:
+    return type(s).family
+
+
+def apply_scheme(s: Scheme | str) -> None:
+    """Write a scheme into the widget keys (the URL, the scheme box, a family change)."""
+    s = parse_scheme(s)
+    ss = st.session_state
+    fam = _family_of(s)
+    ss[TL.family] = fam
+    axis = getattr(s, "axis", None)
+    block = getattr(s, "block_size", None)
+    if block is not None:
+        ss[TL.gran], ss[TL.block] = "block", int(block)
+    elif axis is not None:
+        ss[TL.gran], ss[TL.axis] = "channel", int(axis)
+    else:
+        ss[TL.gran] = "tensor"
+    if fam == "float":
+        ss[TL.format] = s.format
+        ss[TL.scaled] = bool(s.scaled)
+        ss[TL.rounding] = s.rounding
+        ss[TL.saturate] = bool(s.saturate)
+    elif fam in ("int", "uint"):
+        ss[TL.int_bits if fam == "int" else TL.uint_bits] = int(s.bits)
+        ss[TL.cal] = s.calibration
+        ss[TL.pct] = float(s.percentile)
+    elif fam == "log":
+        ss[TL.log_bits] = int(s.bits)
+    elif fam == "mx":
+        ss[TL.mx_element] = s._head()
+        ss[TL.mx_round] = s.scale_rounding
+    elif fam == "ternary":
+        ss[TL.delta] = float(s.delta)
+    if fam in ("nf4", "bnb_fp4", "codebook"):
+        ss[TL.dq] = bool(s.double_quant)
+    if fam == "codebook":
+        ss[TL.values] = ";".join(f"{v:g}" for v in s.values)
+
+
+def _gran_opts(fam: str, ss) -> list[str]:
+    gran = ss.get(TL.gran, "tensor")
+    if gran == "block":
+        return [f"block={int(ss.get(TL.block, 64))}"]
+    if gran == "channel":
+        if fam in ("nf4", "bnb_fp4", "codebook"):  # their block size is 64 unless turned off
+            return ["block=none", f"axis={int(ss.get(TL.axis, 0))}"]
+        return [f"axis={int(ss.get(TL.axis, 0))}"]
+    if fam in ("nf4", "bnb_fp4", "codebook"):
+        return ["block=none"]
+    if fam in ("binary", "ternary"):
+        return ["axis=none"]
+    return []
+
+
+def scheme_text() -> str:
+    """The scheme string the widgets describe (not yet validated: :func:`parse_scheme` does that)."""
+    ss = st.session_state
+    fam = ss.get(TL.family, "nf4")
+    opts: list[str] = []
+    if fam == "float":
+        head = ss.get(TL.format, "bfloat16")
+        if ss.get(TL.scaled):
+            opts += ["scaled", *_gran_opts(fam, ss)]
+        elif ss.get(TL.saturate):
+            opts.append("sat")
+        if ss.get(TL.rounding, "nearest_even") != "nearest_even":
+            opts.append(f"round={ss[TL.rounding]}")
+    elif fam in ("int", "uint"):
+        head = f"{fam}{int(ss.get(TL.int_bits if fam == 'int' else TL.uint_bits, 8))}"
+        cal = ss.get(TL.cal, "minmax")
+        if ss.get(TL.gran, "tensor") != "tensor" or (fam == "uint" and cal == "kl"):
+            cal = "minmax"  # calibration chooses one range per tensor
+        opts += _gran_opts(fam, ss)
+        if cal != "minmax":
+            opts.append(f"cal={cal}")
+            if cal == "percentile":
+                opts.append(f"pct={float(ss.get(TL.pct, 99.99)):g}")
+    elif fam == "codebook":
+        head = "codebook"
+        opts.append("values=" + str(ss.get(TL.values, "-1;0;1")).replace(",", ";").replace(" ", ""))
+        opts += _gran_opts(fam, ss)
+    elif fam in ("nf4", "bnb_fp4"):
+        head = fam
+        opts += _gran_opts(fam, ss)
+    elif fam == "mx":
+        head = ss.get(TL.mx_element, "mxfp4")
+        opts.append(f"block={int(ss.get(TL.block, 32))}")
+        if ss.get(TL.mx_round, "floor") != "floor":
+            opts.append(f"round={ss[TL.mx_round]}")
+    elif fam == "nvfp4":
+        head = "nvfp4"
+        opts.append(f"block={int(ss.get(TL.block, 16))}")
+    elif fam == "log":
+        head = f"log{int(ss.get(TL.log_bits, 4))}"
+        opts += _gran_opts(fam, ss)
+    else:  # binary, ternary
+        head = fam
+        opts += _gran_opts(fam, ss)
+        if fam == "ternary":
+            opts.append(f"delta={float(ss.get(TL.delta, 0.7)):g}")
+    if fam in ("nf4", "bnb_fp4", "codebook") and ss.get(TL.dq):
+        opts.append("dq")
+    return head + (":" + ",".join(opts) if opts else "")
+
+
+# --------------------------------------------------------------------------- defaults & URL
+def tl_defaults() -> None:
+    """Give every Tensor Lab key its default, once per session."""
+    ss = st.session_state
+    ss.setdefault(TL.source, "sample")
+    ss.setdefault(TL.sample, DEFAULT_SAMPLE)
+    ss.setdefault(TL.size, "default")
+    ss.setdefault(TL.seed, 0)
+    ss.setdefault(TL.nonfinite, "zero")
+    ss.setdefault(TL.compare, list(PRESETS))
+    ss.setdefault(TL.compare_extra, [])
+    ss.setdefault(TL.log, False)
+    ss.setdefault(TL.bins, TL.default_bins)
+    ss.setdefault(TL.levels, True)
+    ss.setdefault(TL.seen, set())
+    if TL.family not in ss:
+        apply_scheme(TL.default_scheme)
+    for key, value in (
+        (TL.format, "float8_e4m3fn"), (TL.scaled, True), (TL.gran, "block"), (TL.axis, 0), (TL.block, 64),
+        (TL.int_bits, 8), (TL.uint_bits, 8), (TL.log_bits, 4), (TL.cal, "minmax"), (TL.pct, 99.99), (TL.dq, False),
+        (TL.values, "-1;-0.5;0;0.5;1"), (TL.mx_element, "mxfp4"), (TL.mx_round, "floor"), (TL.rounding, "nearest_even"),
+        (TL.saturate, False), (TL.delta, 0.7),
+    ):
+        ss.setdefault(key, value)
+
+
+def _split_schemes(text: str) -> list[str]:
+    return [p.strip() for p in text.split("|") if p.strip()]
+
+
+def tl_load_url() -> None:
+    """Apply the URL to the page state when it came from outside; keep warnings for display."""
+    tl_defaults()
+    if not url_is_new(TL.page):
+        return
+    qp = query_dict()
+    ss = st.session_state
+    notes: list[str] = []
+    if qp.get("source") == "upload" or "file" in qp:
+        ss[TL.source] = "upload"
+        ss[TL.url_file] = qp.get("file", "")
+        if "tensor" in qp:
+            ss[TL.tensor] = qp["tensor"]
+    elif "sample" in qp or qp.get("source") == "sample":
+        ss[TL.source] = "sample"
+    if "sample" in qp:
+        name = qp["sample"].strip()
+        if name in SAMPLES:
+            ss[TL.sample] = name
+        else:
+            notes.append(_("URL parameter sample={value!r} is not one of {options}.").format(value=name, options=", ".join(SAMPLES)))
+    if "size" in qp:
+        size = qp["size"].strip()
+        if size in SIZES:
+            ss[TL.size] = size
+        else:
+            notes.append(_("URL parameter size={value!r} is not one of {options}.").format(value=size, options=", ".join(SIZES)))
+    if "seed" in qp:
+        try:
+            ss[TL.seed] = max(0, _int_param(qp, "seed"))
+        except ValueError as exc:
+            notes.append(str(exc))
+    if "nonfinite" in qp:
+        mode = qp["nonfinite"].strip().lower()
+        if mode in NONFINITE_LABELS:
+            ss[TL.nonfinite] = mode
+        else:
+            notes.append(_("URL parameter nonfinite={value!r} is not one of {options}.").format(value=mode, options=", ".join(NONFINITE_LABELS)))
+    if "scheme" in qp:
+        try:
+            apply_scheme(qp["scheme"])
+            ss.pop(TL.scheme_error, None)
+        except ValueError as exc:
+            notes.append(_("URL parameter scheme={value!r} ignored: {reason}").format(value=qp["scheme"], reason=exc))
+    if "compare" in qp:
+        chosen: list[str] = []
+        text = qp["compare"].strip()
+        for item in [] if text.lower() == "none" else _split_schemes(text):
+            try:
+                canon = str(parse_scheme(item))
+            except ValueError as exc:
+                notes.append(_("URL parameter compare: {value!r} ignored: {reason}").format(value=item, reason=exc))
+                continue
+            if canon not in chosen:
+                chosen.append(canon)
+        ss[TL.compare_extra] = [c for c in chosen if c not in PRESETS]
+        ss[TL.compare] = chosen
+    for param, key in (("log", TL.log), ("levels", TL.levels)):
+        if param in qp:
+            try:
+                ss[key] = _bool_param(qp, param)
+            except ValueError as exc:
+                notes.append(str(exc))
+    if "bins" in qp:
+        try:
+            b = _int_param(qp, "bins")
+            if b not in BINS:
+                raise ValueError(_("URL parameter bins={value!r} is not one of {options}.").format(value=qp["bins"], options=", ".join(map(str, BINS))))
+            ss[TL.bins] = b
+        except ValueError as exc:
+            notes.append(str(exc))
+    if "block" in qp:
+        try:
+            ss[TL.zoom] = max(0, _int_param(qp, "block"))
+            ss[TL.zoom_for] = "url"
+            ss[TL.tab] = _(ZOOM_TAB)  # a link to a block opens it
+        except ValueError as exc:
+            notes.append(str(exc))
+    ss[TL.notes] = notes
+
+
+def tl_url(scheme: str | None, file_name: str | None, tensor_name: str | None, zoom: int | None) -> dict[str, str]:
+    """The canonical query parameters of the current Tensor Lab state."""
+    ss = st.session_state
+    params: dict[str, str] = {}
+    if ss.get(TL.source) == "upload":
+        params["source"] = "upload"
+        if file_name:
+            params["file"] = file_name
+        if tensor_name:
+            params["tensor"] = tensor_name
+        if ss.get(TL.nonfinite, "zero") != "zero":
+            params["nonfinite"] = ss[TL.nonfinite]
+    else:
+        params["sample"] = ss.get(TL.sample, DEFAULT_SAMPLE)
+        if ss.get(TL.size, "default") != "default" and sample_shape(params["sample"], ss[TL.size]) is not None:
+            params["size"] = ss[TL.size]
+        if int(ss.get(TL.seed, 0)) and not SAMPLES[params["sample"]].is_real:
+            params["seed"] = str(int(ss[TL.seed]))
+    if scheme:
+        params["scheme"] = scheme
+    compare = list(ss.get(TL.compare, []))
+    if compare != list(PRESETS):
+        params["compare"] = "|".join(compare) if compare else "none"
+    if ss.get(TL.log):
+        params["log"] = "1"
+    if int(ss.get(TL.bins, TL.default_bins)) != TL.default_bins:
+        params["bins"] = str(int(ss[TL.bins]))
+    if not ss.get(TL.levels, True):
+        params["levels"] = "0"
+    if zoom is not None:
+        params["block"] = str(int(zoom))
+    return params
+
+
+def tl_write_url(params: dict[str, str]) -> None:
+    write_url(TL.page, params)
+
+
+# --------------------------------------------------------------------------- callbacks
+def on_family_changed() -> None:
+    """A new family starts from its default scheme (granularity and options included)."""
+    fam = st.session_state.get(TL.family)
+    if fam in FAMILY_DEFAULTS:
+        apply_scheme(FAMILY_DEFAULTS[fam])
+    st.session_state.pop(TL.scheme_error, None)
+
+
+def on_scheme_typed() -> None:
+    """The scheme box: a valid string sets every widget; an invalid one is kept with its reason."""
+    ss = st.session_state
+    text = (ss.get(TL.scheme_box) or "").strip()
+    try:
+        apply_scheme(text)
+    except ValueError as exc:
+        ss[TL.scheme_error] = (text, str(exc))
+        return
+    ss.pop(TL.scheme_error, None)
+
+
+def on_compare_presets() -> None:
+    st.session_state[TL.compare] = list(PRESETS)
+    st.session_state.pop(TL.compare_error, None)
+
+
+def _add_to_compare(text: str) -> None:
+    ss = st.session_state
+    canon = str(parse_scheme(text))
+    extra = list(ss.get(TL.compare_extra, []))
+    if canon not in PRESETS and canon not in extra:
+        extra.append(canon)
+    ss[TL.compare_extra] = extra
+    chosen = list(ss.get(TL.compare, []))
+    if canon not in chosen:
+        chosen.append(canon)
+    ss[TL.compare] = chosen
+
+
+def on_compare_add() -> None:
+    """The "add a scheme" box: parse, add to the options and to the comparison."""
+    ss = st.session_state
+    text = (ss.get(TL.compare_add) or "").strip()
+    if not text:
+        return
+    try:
+        _add_to_compare(text)
+    except ValueError as exc:
+        ss[TL.compare_error] = _("Cannot add {value!r}: {reason}").format(value=text, reason=exc)
+        return
+    ss.pop(TL.compare_error, None)
+    ss[TL.compare_add] = ""
+
+
+def on_compare_keep_current(scheme: str) -> None:
+    _add_to_compare(scheme)
+
+
+def on_upload_changed() -> None:
+    """Keep the uploaded file across page visits; forget it when the user removes it."""
+    ss = st.session_state
+    f = ss.get(TL.upload)
+    if f is None:
+        ss.pop(TL.file, None)
+        ss.pop(TL.tensor, None)
+    else:
+        ss[TL.file] = {"obj": f, "file_id": f.file_id, "name": f.name, "size": f.size, "sha": None}
+        ss.pop(TL.url_file, None)  # a tensor name from the URL is kept: it may be in this file
+
+
+# --------------------------------------------------------------------------- labels
+def tensor_labels() -> dict[str, Any]:
+    """The words of the Tensor Lab figures and tables (:data:`figures.tensor.LABELS`) in the
+    session's language; the English msgids equal the defaults there (tests check it)."""
+    return {
+        "axis_value": _("value"),
+        "axis_count": _("count"),
+        "axis_count_log": _("count (log scale)"),
+        "legend_original": _("original"),
+        "legend_dequantized": _("dequantized"),
+        "legend_levels": _("levels of {group}"),
+        "legend_clip": _("clipping range"),
+        "clip_text": _("±{t}"),
+        "clip_text_asym": _("{lo} … {hi}"),
+        "hover_bin": _("{lo} … {hi}: {count}"),
+        "axis_error": _("error (dequantized − original)"),
+        "legend_error": _("error"),
+        "axis_original": _("original value"),
+        "axis_dequantized": _("dequantized value"),
+        "legend_identity": _("no error (y = x)"),
+        "legend_sample": _("{n} sampled elements"),
+        "axis_column": _("column"),
+        "axis_row": _("row"),
+        "axis_block": _("block along the row"),
+        "axis_channel": _("channel (index along axis {axis})"),
+        "colorbar_log_mse": _("log10 MSE"),
+        "colorbar_scale": _("scale"),
+        "colorbar_log_scale": _("log2 scale"),
+        "hover_cell": _("rows {r0}–{r1}, {what} {c0}–{c1}: {value}"),
+        "word_columns": _("columns"),
+        "word_blocks": _("blocks"),
+        "hover_channel": _("{i}: {value}"),
+        "axis_index": _("index"),
+        "axis_bits": _("bits per element (codes + scales; log scale)"),
+        "axis_sqnr": _("SQNR (dB, higher is better)"),
+        "legend_front": _("Pareto front"),
+        "legend_current": _("current scheme"),
+        "legend_dominated": _("other schemes"),
+        "lossless": _("lossless"),
+        "fam_float": _("float cast"),
+        "fam_int": _("int (absmax)"),
+        "fam_uint": _("uint (zero point)"),
+        "fam_nf4": _("NF4"),
+        "fam_bnb_fp4": _("bnb FP4"),
+        "fam_codebook": _("codebook"),
+        "fam_mx": _("MX"),
+        "fam_nvfp4": _("NVFP4"),
+        "fam_log": _("log"),
+        "fam_binary": _("binary"),
+        "fam_ternary": _("ternary"),
+        "hover_scheme": _("{scheme}: {bits} bits per element, SQNR {sqnr}"),
+        "axis_tensor": _("tensor"),
+        "col_metric": _("Metric"),
+        "col_value": _("Value"),
+        "col_meaning": _("What it means"),
+        "m_sqnr": _("SQNR"),
+        "m_sqnr_help": _("10·log10(Σx² / Σe²): signal over error power. +6 dB ≈ one more bit."),
+        "m_mse": _("MSE"),
+        "m_mse_help": _("mean of e², e = dequantized − original"),
+        "m_rmse": _("RMSE"),
+        "m_rmse_help": _("√MSE, in the units of the tensor"),
+        "m_max": _("Max |error|"),
+        "m_max_help": _("the worst single element"),
+        "m_mean_abs": _("Mean |error|"),
+        "m_mean_abs_help": _("the typical element's error"),
+        "m_rel": _("Relative error"),
+        "m_rel_help": _("‖e‖ / ‖x‖"),
+        "m_cos": _("Cosine similarity"),
+        "m_cos_help": _("⟨x, x̃⟩ / (‖x‖‖x̃‖); 1 − cos in brackets"),
+        "m_clipped": _("Clipped"),
+        "m_clipped_help": _("share of elements saturated to the largest level"),
+        "m_flushed": _("Flushed to zero"),
+        "m_flushed_help": _("share of non-zero elements stored as 0"),
+        "m_bits": _("Bits per element"),
+        "m_bits_help": _("codes plus every scale, zero point and offset"),
+        "m_size": _("Size"),
+        "m_size_help": _("quantized storage vs the original's"),
+        "size_cell": _("{q} vs {orig} ({dtype}): {ratio}"),
+        "cos_cell": _("{cos} (1 − cos = {omc})"),
+        "col_scheme": _("Scheme"),
+        "col_bits": _("Bits/elem"),
+        "col_bytes": _("Size (bytes)"),
+        "col_ratio": _("vs original"),
+        "col_sqnr": _("SQNR (dB)"),
+        "col_mse": _("MSE"),
+        "col_max": _("Max |error|"),
+        "col_omc": _("1 − cos"),
+        "col_clipped": _("Clipped"),
+        "col_flushed": _("Flushed"),
+        "col_front": _("Pareto"),
+        "col_tensor": _("Tensor"),
+        "col_shape": _("Shape"),
+        "col_elements": _("Elements"),
+        "col_rel": _("Rel. error"),
+        "col_problem": _("Problem"),
+        "col_index": _("Index"),
+        "col_x": _("Original x"),
+        "col_x_over_s": _("x / scale"),
+        "col_below": _("Level below"),
+        "col_above": _("Level above"),
+        "col_code": _("Code"),
+        "col_xq": _("Stored as"),
+        "col_error": _("Error"),
+        "col_how": _("How it was rounded"),
+        "how_exact": _("exact: a level itself"),
+        "how_down": _("down to the nearer level"),
+        "how_up": _("up to the nearer level"),
+        "how_tie_down": _("a tie: down"),
+        "how_tie_up": _("a tie: up"),
+        "how_clip_top": _("clipped to the top level"),
+        "how_clip_bottom": _("clipped to the bottom level"),
+        "how_zero": _("flushed to 0"),
+        "how_far": _("to a level that is not the nearest ({rule})"),
+        "how_nonfinite": _("not a finite number"),
+    }
