@@ -26,6 +26,7 @@ cosine is 0.99999999.
 
 from __future__ import annotations
 
+import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ class Metrics:
         """The scalar fields, for a table."""
         return {k: v for k, v in self.__dict__.items() if k != "per_block_mse"}
 
+
+
+def _max_nan(a: float, b: float) -> float:
+    """max that keeps a NaN (Python's max(0.0, nan) is 0.0): one NaN error makes the max NaN."""
+    return a if (a != a or a >= b) else b
 
 def _unpack(x, xq, clipped, block_size):
     from .schemes import QuantizedTensor
@@ -151,7 +157,7 @@ def _sweep(xf, qf, start, stop, step, block_size, per_block):
             else:
                 E += _dot(ec, ec)
             np.abs(ec, out=ac)
-            abs_max = max(abs_max, float(ac.max()))
+            abs_max = _max_nan(abs_max, float(ac.max()))
             abs_sum += float(np.add.reduce(ac))
             np.equal(q32, 0, out=bb[:m])
             z = np.flatnonzero(bb[:m])
@@ -194,7 +200,7 @@ def metrics(x, xq, *, clipped=None, block_size: int | None = None, threads: int 
     X = sum(p[1] for p in parts)
     DX = sum(p[2] for p in parts)
     abs_sum = sum(p[3] for p in parts)
-    abs_max = max(p[4] for p in parts)
+    abs_max = functools.reduce(_max_nan, (p[4] for p in parts))
     flushed = sum(p[5] for p in parts)
     ee, xx, ex = E, X, DX
     qq = xx + 2 * ex + ee  # ||x + e||^2
@@ -202,14 +208,16 @@ def metrics(x, xq, *, clipped=None, block_size: int | None = None, threads: int 
     if block_size is not None:
         pb = per_block.reshape(tuple(x.shape[:-1]) + (L // block_size,)) if aligned else block_mse(x, xq, block_size)
     mse = ee / n
-    if ee == 0:
+    if not math.isfinite(ee):  # NaN or ±inf stored (overflow without saturation): no SQNR
+        sqnr = -math.inf if ee == math.inf else math.nan
+    elif ee == 0:
         sqnr = math.inf
     elif xx == 0:
         sqnr = -math.inf
     else:
         sqnr = 10 * math.log10(xx / ee)
     nx, nq = math.sqrt(xx), math.sqrt(qq)
-    if nx == 0 or nq == 0:
+    if nx == 0 or nq == 0 or not math.isfinite(ee):
         one_minus = math.nan
     else:
         d = 2 * ex + ee  # = ||xq||^2 - ||x||^2, without cancellation

@@ -131,3 +131,12 @@ def test_histograms():
     assert histogram(np.float32([1.0, np.nan, np.inf]), bins=3).counts.sum() == 1
     with pytest.raises(ValueError):
         histogram(x, bins=0)
+
+
+def test_nonfinite_dequantized_values_are_reported_not_hidden():
+    """NaN or inf in the dequantized tensor (overflow without saturation) must not look perfect."""
+    x = np.float32([1, -1, 0.5, 2])
+    m = metrics(x, np.float32([1, np.nan, 0.5, 2]))
+    assert math.isnan(m.max_abs_error) and math.isnan(m.cosine) and math.isnan(m.sqnr_db)
+    m = metrics(x, np.float32([1, -1, 0.5, np.inf]))
+    assert m.max_abs_error == math.inf and m.sqnr_db == -math.inf and math.isnan(m.cosine)
