@@ -4,29 +4,21 @@ errors shown as messages (never a traceback), the all-formats table, the languag
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.i18n import translate
 from quantlib import FORMATS
+from tests.apptest import APP, open_page, rerun_ok
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 BITS_PAGE = "app_pages/bits.py"
 PAGES = ["app_pages/home.py", BITS_PAGE]
 
 
 def open_bits(**query) -> AppTest:
     """Start from app.py (the router), switch to /bits with ``query`` in the URL."""
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.switch_page(BITS_PAGE)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(BITS_PAGE, **query)
 
 
 def texts(at: AppTest) -> str:
@@ -44,12 +36,6 @@ def box(at: AppTest, key: str) -> str:
 def stored(at: AppTest) -> str:
     """The exact stored value (the code block under 'Exact stored value')."""
     return at.code[1].value
-
-
-def rerun_ok(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 # ------------------------------------------------------------------ smoke

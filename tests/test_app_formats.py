@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.i18n import translate
+from tests.apptest import charts, markdown, open_page, rerun_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -24,29 +25,7 @@ DEFAULT = ["float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2", "fl
 
 
 def open_formats(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    if "lang" in query:  # app.py reads the language from the URL on a session's first run
-        at.query_params["lang"] = query["lang"]
-    at.run()
-    at.switch_page(PAGE)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def rerun_ok(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return open_page(PAGE, **query)
 
 
 def chart_text(at: AppTest) -> str:

@@ -4,7 +4,6 @@ Every number checked here is recomputed with quantlib.model directly."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ try:
     model_dir()
 except Exception as exc:  # noqa: BLE001
     pytest.skip(f"the model package is not installed: {exc}", allow_module_level=True)
+from tests.apptest import charts, markdown, rerun_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -55,12 +55,6 @@ def open_model(**query) -> AppTest:
     return at
 
 
-def rerun_ok(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def metric(at: AppTest, label: str) -> str:
     table = at.dataframe[0].value
     return dict(zip(table["Metric"], table["Value"]))[label]
@@ -69,14 +63,6 @@ def metric(at: AppTest, label: str) -> str:
 def meaning(at: AppTest, label: str) -> str:
     table = at.dataframe[0].value
     return dict(zip(table["Metric"], table["What it measures"]))[label]
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 # ------------------------------------------------------------------ defaults

@@ -20,6 +20,7 @@ from quantlib import PRESETS, parse_scheme, quantize
 from quantlib.metrics import metrics
 from quantlib.schemes import QuantizedTensor
 from quantlib.tensorio import load_tensors, read_metadata, save_safetensors
+from tests.apptest import markdown, open_page, rerun_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -27,23 +28,7 @@ PAGE = "app_pages/tensor.py"
 
 
 def open_tensor(timeout: float = 60, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=timeout)
-    at.run()
-    at.switch_page(PAGE)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def rerun_ok(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
+    return open_page(PAGE, timeout=timeout, **query)
 
 
 def errors(at: AppTest) -> list[str]:
