@@ -16,7 +16,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from quantlib import FORMATS  # noqa: E402
 from quantlib.codec import cast  # noqa: E402
+
+from _common import best_ms, write_section  # noqa: E402  (bench/ is the script's directory)
 
 try:
     import ml_dtypes
@@ -36,16 +37,6 @@ except ImportError:  # pragma: no cover
     torch = None
 
 NAMES = [n for n, f in FORMATS.items() if f.bits <= 19 or n == "float32"]
-
-
-def best_ms(fn, repeat: int) -> float:
-    fn()  # warm up (tables, thread pool, page faults)
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best * 1e3
 
 
 def torch_dtype(name: str):
@@ -124,11 +115,7 @@ def main(argv=None) -> int:
     text = table(rows, copy_ms, args.n)
     print(text)
     if args.write:
-        begin, end = "<!-- bench_cast:begin -->", "<!-- bench_cast:end -->"
-        doc = args.write.read_text() if args.write.exists() else f"{begin}\n{end}\n"
-        head, _, rest = doc.partition(begin)
-        _, _, tail = rest.partition(end)
-        args.write.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+        write_section(args.write, "bench_cast", text)
     return 0
 
 

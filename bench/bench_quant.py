@@ -28,7 +28,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def best_ms(fn, repeat: int) -> float:
-    fn()  # warm up: tables, thread pools, page faults
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best * 1e3
+from _common import best_ms, write_section  # noqa: E402  (bench/ is the script's directory)
 
 
 def _nearest_variants(n: int, repeat: int) -> dict:
@@ -232,11 +223,7 @@ def main(argv=None) -> int:
     text = table(results, args.n)
     print(text)
     if args.write:
-        begin, end = "<!-- bench_quant:begin -->", "<!-- bench_quant:end -->"
-        doc = args.write.read_text() if args.write.exists() else f"{begin}\n{end}\n"
-        head, _, rest = doc.partition(begin)
-        _, _, tail = rest.partition(end)
-        args.write.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+        write_section(args.write, "bench_quant", text)
     return 0
 
 
