@@ -10,8 +10,10 @@ Translate the msgid, *then* ``.format()`` the result, so a translation may move 
 falls back to the English text.  Strings that must be defined before the language is
 known (module-level tables) are marked with :func:`N_` and translated where shown.
 
-To add a language: copy ``lab/locales/zh_CN.po`` to ``lab/locales/<code>.po``, translate
-the msgstr lines and add the code to :data:`LANGUAGES`.  ``python -m lab.i18n zh_CN``
+A language's catalog is ``lab/locales/<code>.po`` plus any ``lab/locales/<code>.<part>.po``
+(one part per page family, e.g. ``zh_CN.train.po``, so pages can be translated apart);
+a msgid may live in only one of them.  To add a language: copy the ``zh_CN`` files to
+``<code>``, translate the msgstr lines and add the code to :data:`LANGUAGES`.  ``python -m lab.i18n zh_CN``
 lists the msgids of the code that a catalog does not translate yet.
 """
 
@@ -22,7 +24,7 @@ import functools
 import sys
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "DEFAULT_LANG", "_", "N_", "translate", "current_lang", "load_catalog", "parse_po"]
+__all__ = ["LANGUAGES", "DEFAULT_LANG", "_", "N_", "translate", "current_lang", "load_catalog", "catalog_files", "parse_po"]
 
 LOCALE_DIR = Path(__file__).with_name("locales")
 
@@ -105,15 +107,22 @@ def parse_po(text: str, source: str = "<po>", *, include_untranslated: bool = Fa
     return catalog
 
 
+def catalog_files(lang: str) -> list[Path]:
+    """The PO files of ``lang``: ``<lang>.po`` first, then its ``<lang>.<part>.po`` parts."""
+    main = LOCALE_DIR / f"{lang}.po"
+    parts = sorted(LOCALE_DIR.glob(f"{lang}.*.po"))
+    return ([main] if main.is_file() else []) + parts
+
+
 @functools.lru_cache(maxsize=None)
 def load_catalog(lang: str) -> dict[str, str]:
-    """The catalog of ``lang`` (``{}`` for English or a language without a PO file)."""
+    """The catalog of ``lang``, all its PO files merged (``{}`` for English or no PO file)."""
     if lang == DEFAULT_LANG:
         return {}
-    path = LOCALE_DIR / f"{lang}.po"
-    if not path.is_file():
-        return {}
-    return parse_po(path.read_text(encoding="utf-8"), str(path))
+    catalog: dict[str, str] = {}
+    for path in catalog_files(lang):
+        catalog.update(parse_po(path.read_text(encoding="utf-8"), str(path)))
+    return catalog
 
 
 # --------------------------------------------------------------------------- lookup

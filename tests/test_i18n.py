@@ -18,8 +18,11 @@ def _fields(text: str) -> set[str]:
 
 
 def _po(lang: str, **kw) -> dict[str, str]:
-    path = LOCALE_DIR / f"{lang}.po"
-    return parse_po(path.read_text(encoding="utf-8"), str(path), **kw)
+    """All PO files of ``lang`` merged (``zh_CN.po`` and its ``zh_CN.<part>.po`` parts)."""
+    merged: dict[str, str] = {}
+    for path in i18n.catalog_files(lang):
+        merged.update(parse_po(path.read_text(encoding="utf-8"), str(path), **kw))
+    return merged
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +36,30 @@ def code_msgids() -> dict[str, list[str]]:
 def test_catalog_exists_and_parses(lang):
     assert (LOCALE_DIR / f"{lang}.po").is_file()
     assert len(_po(lang)) > 0
+
+
+@pytest.mark.parametrize("lang", CATALOGS)
+def test_a_msgid_lives_in_one_file_only(lang):
+    seen: dict[str, str] = {}
+    twice = []
+    for path in i18n.catalog_files(lang):
+        for mid in parse_po(path.read_text(encoding="utf-8"), str(path), include_untranslated=True):
+            if mid in seen:
+                twice.append((mid, seen[mid], path.name))
+            seen[mid] = path.name
+    assert not twice, f"msgids translated in two files: {twice}"
+
+
+def test_catalog_parts_are_merged(tmp_path, monkeypatch):
+    (tmp_path / "xx.po").write_text('msgid "a"\nmsgstr "A"\n', encoding="utf-8")
+    (tmp_path / "xx.page.po").write_text('msgid "b"\nmsgstr "B"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.load_catalog.cache_clear()
+    try:
+        assert [p.name for p in i18n.catalog_files("xx")] == ["xx.po", "xx.page.po"]
+        assert i18n.load_catalog("xx") == {"a": "A", "b": "B"}
+    finally:
+        i18n.load_catalog.cache_clear()
 
 
 @pytest.mark.parametrize("lang", CATALOGS)
