@@ -20,6 +20,7 @@ __all__ = [
     "group_abssum",
     "group_minmax",
     "map_tiles",
+    "table_dequantize",
     "pack_codes",
     "rint_exact_product",
     "rint_exact_quotient",
@@ -126,6 +127,36 @@ def map_tiles(layout: Layout, threads: int, fn) -> None:
             fn(g0, g1, c0, c1, scratch)
 
     run_tiles(layout.tiles(), work, threads)
+
+
+def table_dequantize(C: np.ndarray, table: np.ndarray, scales: np.ndarray, layout: Layout, threads: int, out_dtype) -> np.ndarray:
+    """``out[g, i] = round(table[C[g, i]] * scales[g])`` into ``out_dtype``, tile by tile.
+
+    The product is computed in ``table``'s dtype and rounded once to ``out_dtype``: pass a
+    float64 table and scales when the exact product needs more than ``out_dtype``'s bits
+    (FP8 value x float32 scale: 4 + 24 bits, exact in float64), or tables in ``out_dtype``
+    when the product in it is already the correctly rounded exact one (power-of-two scales).
+    Worked number: table [0, 0.5, 1.5], C [[2, 1]], scales [4] -> [[6, 2]].
+    No input-sized temporary: the float64 products live in per-thread tile buffers.
+    """
+    out_dtype = np.dtype(out_dtype)
+    sc = np.asarray(scales, table.dtype).reshape(-1, 1)
+    out = np.empty(C.shape, out_dtype)
+    direct = table.dtype == out_dtype
+
+    def tile(g0, g1, c0, c1, scratch):
+        if direct:
+            o = out[g0:g1, c0:c1]
+            np.take(table, C[g0:g1, c0:c1], out=o)
+            np.multiply(o, sc[g0:g1], out=o)
+        else:
+            t = scratch("t", (g1 - g0, c1 - c0), table.dtype)
+            np.take(table, C[g0:g1, c0:c1], out=t)
+            np.multiply(t, sc[g0:g1], out=t)
+            out[g0:g1, c0:c1] = t
+
+    map_tiles(layout, threads, tile)
+    return out
 
 
 def _fix_ties(p: np.ndarray, r: np.ndarray, t: np.ndarray, exact) -> None:

@@ -588,11 +588,26 @@ def decode(codes, fmt: FloatFormat | str, *, dtype=np.float64) -> np.ndarray:
             raise ValueError("codes must be non-negative")
         if int(c.max()) >> fmt.bits:
             raise ValueError(f"code {int(c.max()):#x} does not fit in {fmt.bits} bits of {fmt.name}")
-    if fmt.bits <= 16:
-        out = _decode_table(fmt).take(c.astype(np.intp))
-    else:
-        out = _decode_arith(c, fmt)
-    return out.astype(dtype, copy=False)
+    if fmt.bits > 16:
+        return _decode_arith(c, fmt).astype(dtype, copy=False)
+    table = _decode_table_as(fmt, dtype)  # exact in dtype (checked above)
+    flat = np.ascontiguousarray(c).reshape(-1)
+    out = np.empty(flat.size, dtype)
+
+    def work(a: int, b: int) -> None:
+        for i in range(a, b, CHUNK):  # per chunk: the index conversion stays in cache
+            j = min(b, i + CHUNK)
+            np.take(table, flat[i:j], out=out[i:j])
+
+    _run_chunked(flat.size, _threads(None, flat.size), work)
+    return out.reshape(c.shape)
+
+
+@lru_cache(maxsize=64)
+def _decode_table_as(fmt: FloatFormat, dtype: np.dtype) -> np.ndarray:
+    tab = _decode_table(fmt).astype(dtype)
+    tab.setflags(write=False)
+    return tab
 
 
 # -------------------------------------------------------------------------- cast

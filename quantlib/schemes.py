@@ -60,7 +60,7 @@ from .codebooks import (
     bnb_cpu_codes,
     nearest_dynamic,
 )
-from .codec import _cast_dtype, all_values, decode, encode
+from .codec import _cast_dtype, _decode_table, all_values, decode, encode
 from .formats import FORMATS, FloatFormat, get_format
 from .rounding import check_rounding
 
@@ -89,6 +89,11 @@ __all__ = [
 
 _TINY_ABSMAX = np.float32(1e-38)  # bitsandbytes: absmax.clamp(min=1e-38)
 
+
+
+def _value_table(fmt: FloatFormat | str) -> np.ndarray:
+    """Every code's exact value as float64 (a table of ``2**bits`` entries; <= 16 bits)."""
+    return _decode_table(get_format(fmt))
 
 # ============================================================== options & string form
 def _opt(default, key: str | None, kind: str, *, always: bool = False):
@@ -517,9 +522,13 @@ class FloatCast(Scheme):
         if not self.scaled:
             return decode(q.codes, self.fmt, dtype=q.dtype)
         lay = q.layout
-        v = decode(lay.groups(q.codes), self.fmt)  # exact float64
-        v *= np.asarray(q.scales, dtype=np.float64).reshape(-1, 1)  # exact: <= 24 + 24 bits
-        return lay.ungroup(v.astype(q.dtype))
+        if self.fmt.bits > 16:  # no table: exact float64 values, product exact (<= 24 + 24 bits)
+            v = decode(lay.groups(q.codes), self.fmt)
+            v *= np.asarray(q.scales, dtype=np.float64).reshape(-1, 1)
+            return lay.ungroup(v.astype(q.dtype))
+        # value (<= 11 bits) x scale (<= 24 bits): exact in float64, rounded once to the dtype
+        out = K.table_dequantize(lay.groups(q.codes), _value_table(self.fmt), q.scales, lay, threads, q.dtype)
+        return lay.ungroup(out)
 
     def _levels(self, q, g):
         fmt = self.fmt
@@ -885,6 +894,13 @@ class _CodebookScheme(Scheme):
         if layout.kind == "block" and layout.pad:  # bitsandbytes divides in its short tail block
             tail = np.flatnonzero(layout.counts < layout.group_len)
             codes_G[tail] = cb.nearest((G[tail] / Ac[tail, None]).astype(wd))
+        # bitsandbytes clamps absmax at 1e-38, which sends a block of subnormals to code 0 while
+        # its absmax is stored as is; here such a block is divided by its own absmax instead
+        # (x = 1.12e-43 alone: code 15, dequantized exactly, rather than 0)
+        tiny = np.flatnonzero((A > 0) & (A < Ac))
+        if tiny.size:
+            with np.errstate(all="ignore"):
+                codes_G[tiny] = cb.nearest((G[tiny] / A[tiny, None]).astype(wd))
         dq = None
         scales = A.astype(np.float32) if wd == np.float32 else A
         if self.double_quant:
@@ -1171,9 +1187,14 @@ class MX(Scheme):
 
     def _dequantize(self, q, threads):
         lay = q.layout
-        v = self._element_values(lay.groups(q.codes), q.dtype)
-        v *= np.asarray(q.scales, q.dtype).reshape(-1, 1)  # exact: a power of two
-        return lay.ungroup(v)
+        if self.is_int:  # int8 codes (-127..127), read as bytes: value = int8(byte) / 64
+            table = np.arange(256, dtype=np.uint8).view(np.int8).astype(q.dtype) / q.dtype.type(64)
+            C = lay.groups(q.codes).view(np.uint8)
+        else:
+            table = _value_table(self.fmt).astype(q.dtype)  # every element value is exact in it
+            C = lay.groups(q.codes)
+        # a power-of-two scale: the product in the dtype is the exact one, rounded once
+        return lay.ungroup(K.table_dequantize(C, table, q.scales, lay, threads, q.dtype))
 
     def _levels(self, q, g):
         if self.is_int:
@@ -1261,9 +1282,10 @@ class NVFP4(Scheme):
 
     def _dequantize(self, q, threads):
         lay = q.layout
-        v = decode(lay.groups(q.codes), "float4_e2m1fn")
-        v *= np.asarray(q.scales, np.float64).reshape(-1, 1) * q.tensor_scale  # exact in float64
-        return lay.ungroup(v.astype(q.dtype))
+        s = np.asarray(q.scales, np.float64).reshape(-1) * q.tensor_scale  # E4M3 x FP32: exact in float64
+        # E2M1 value (2 bits) x s (<= 28 bits): exact in float64, rounded once to the dtype
+        out = K.table_dequantize(lay.groups(q.codes), _value_table("float4_e2m1fn"), s, lay, threads, q.dtype)
+        return lay.ungroup(out)
 
     def _levels(self, q, g):
         return all_values("float4_e2m1fn").finite_sorted() * (q._group_scale(g) * q.tensor_scale)

@@ -20,7 +20,7 @@ from hypothesis.extra import numpy as hnp
 from quantlib import codebooks as cbk
 from quantlib import get_format
 from quantlib._kernels import Scratch, pack_codes, rint_exact_product
-from quantlib.codec import all_values
+from quantlib.codec import all_values, decode
 from quantlib.schemes import (
     MX,
     NF4,
@@ -604,3 +604,43 @@ def test_all_values_fit_their_levels():
     for name in ("float8_e4m3fn", "float6_e3m2fn", "float4_e2m1fn"):
         v = all_values(name).finite_sorted().astype(np.float32)
         np.testing.assert_array_equal(quantize(v, name).dequantize(), v)
+
+
+# ---------------------------------------------------------------- dequantize: one rounding
+@pytest.mark.parametrize(
+    "scheme",
+    ["float8_e4m3fn:scaled", "float8_e5m2:scaled", "float8_e4m3fn:scaled,block=32", "mxfp8_e4m3", "mxfp6_e2m3", "mxfp4", "mxint8", "nvfp4"],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_table_dequantize_is_the_exact_product_rounded_once(scheme, dtype):
+    """value(code) x scale (x NVFP4's tensor scale) is exact in float64 for these schemes, so the
+    dequantized element must be that product rounded once to the output dtype, whatever tile
+    or thread computed it (tiny and huge scales included, so products land in subnormals)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((37, 96)) * np.exp2(rng.integers(-140, 120, size=(37, 1)) if dtype == np.float64 else rng.integers(-120, 100, size=(37, 1)))
+    x = x.astype(dtype)
+    q = quantize(x, scheme)
+    s = parse_scheme(scheme)
+    lay = q.layout
+    C = lay.groups(q.codes)
+    if getattr(s, "is_int", False):
+        v = C.astype(np.float64) / 64
+    else:
+        v = decode(C, s.fmt if hasattr(s, "fmt") else "float4_e2m1fn")
+    sc = np.asarray(q.scales, np.float64).reshape(-1, 1) * (q.tensor_scale or 1.0)
+    want = lay.ungroup((v * sc).astype(q.dtype))
+    got = q.dequantize()
+    assert got.dtype == q.dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(q.dequantize(threads=1), got)
+
+
+@pytest.mark.parametrize("text", ["nf4:block=64", "bnb_fp4:block=64", "nf4:block=none"])
+def test_codebook_block_of_subnormals_is_divided_by_its_own_absmax(text):
+    """bitsandbytes clamps absmax at 1e-38, so a block of subnormals would all become code 0
+    while its absmax is stored as is; here the block's largest value comes back exactly."""
+    x = np.float32([1.12e-43, -3e-44, 0.0])
+    q = quantize(x, text)
+    d = q.dequantize()
+    assert d[0] == x[0]
+    assert d[1] < 0 and d[2] == 0
