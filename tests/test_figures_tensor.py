@@ -246,23 +246,36 @@ def test_value_histogram_figure_levels_and_clip():
     assert names[:2] == ["original", "dequantized"]
     assert "levels of the tensor" in names and any(n.startswith("clipping range ±") for n in names)
     lines = [s for s in fig.layout.shapes if s.type == "line"]
-    assert len(lines) == 15 + 2  # 15 levels (±7 steps) drawn across + the two clip lines
-    assert points(fig) <= 2 * 61 + 15 + 2  # bins, not elements
+    assert len(lines) == 2  # the two clip lines
+    drawn = _level_segments(fig, "levels of the tensor")
+    assert sorted(x for x, _top in drawn) == sorted(lv.tolist())  # 15 levels (±7 steps), each once
+    assert {top for _x, top in drawn} == {1.0}  # across the whole plot
+    assert points(fig) <= 2 * 61 + 3 * 15 + 2  # bins, not elements
     fig = F.value_histogram_figure(h, levels=lv, show_levels=False, log_y=True)
     assert fig.layout.yaxis.type == "log" and len(fig.layout.shapes) == 0
+    assert not any((t.name or "").startswith("levels") for t in fig.data)
+
+
+def _level_segments(fig, name: str) -> list[tuple[float, float]]:
+    """(x, top) of every vertical segment of the levels trace (x = v, v, gap; y = 0, top, gap)."""
+    (t,) = [t for t in fig.data if t.name == name]
+    assert t.yaxis == "y2" and fig.layout.yaxis2.range == (0, 1) and fig.layout.yaxis2.visible is False
+    xs, ys = np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float)
+    assert np.isnan(xs[2::3]).all() and (xs[0::3] == xs[1::3]).all() and (ys[0::3] == 0).all()
+    return list(zip(xs[0::3].tolist(), ys[1::3].tolist()))
 
 
 def test_dense_levels_become_ticks_or_nothing():
     x = rng_tensor((64, 64))
     q = quantize(x, "int8")
     h = F.value_histograms(x, q.dequantize())
-    fig = F.value_histogram_figure(h, levels=q.levels(0))
-    ticks = [s for s in fig.layout.shapes if s.y1 < 1]
-    assert len(ticks) == len(fig.layout.shapes) > F.LEVEL_LINES_MAX  # short ticks along the bottom
+    fig = F.value_histogram_figure(h, levels=q.levels(0), level_group="g")
+    ticks = _level_segments(fig, "levels of g")
+    assert len(ticks) > F.LEVEL_LINES_MAX and {top for _x, top in ticks} == {0.07}  # short ticks along the bottom
     lo, hi = fig.layout.xaxis.range
     assert len(ticks) == sum(lo <= v <= hi for v in q.levels(0))  # every level in view
     fig = F.value_histogram_figure(h, levels=np.linspace(-1, 1, F.LEVEL_TICKS_MAX + 10))
-    assert len(fig.layout.shapes) == 0
+    assert len(fig.layout.shapes) == 0 and len(fig.data) == 2  # too many: none drawn
 
 
 def test_other_figures_build():
