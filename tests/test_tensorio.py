@@ -727,3 +727,17 @@ def test_peak_memory_of_a_path_load(tmp_path, tag):
     assert out["w"].array.nbytes == n * 4
     extra = peak - out["w"].array.nbytes
     assert extra < 6 * 2**20, f"peak {peak / size:.2f}x the file size, {extra / 2**20:.1f} MB beyond the result"
+
+
+def test_upload_limit_matches_the_loader():
+    """The app's upload limit (.streamlit/config.toml) is the loader's file limit, and both
+    let through the largest tensor the lab takes: MAX_ELEMENTS float32 values in a file."""
+    import tomllib
+    from pathlib import Path
+
+    from quantlib import tensorio
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    upload_mb = config["server"]["maxUploadSize"]
+    assert upload_mb * tensorio.MB == tensorio.MAX_FILE_BYTES
+    assert tensorio.MAX_FILE_BYTES > 4 * tensorio.MAX_ELEMENTS + 64 * 1024  # 64 Mi float32 + headers
