@@ -1,0 +1,234 @@
+"""Mixed precision training (/amp): a real small network trained live in float32, float16,
+bfloat16 (and FP8), with and without a float32 master copy and loss scaling.
+
+Layout only: URL -> widgets -> quantlib.train (through lab.amp_cached) -> figures/amp.py -> st.*.
+"""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from figures import amp as figs
+from lab import amp_cached as ac
+from lab.amp_cached import AMP, RUNS
+from lab.i18n import _
+from quantlib.train import load_digits
+from quantlib.train.amp import format_range, lost_update_example
+from quantlib.train.loop import GRAD_KINDS
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+ss = st.session_state
+ac.amp_load_url()
+
+
+def run_name(key: str) -> str:
+    return _(RUNS[key].label)
+
+
+def pct(x: float, digits: int = 2) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+LABELS = {
+    "step": _("training step"),
+    "loss": _("training loss (moving average)"),
+    "epoch": _("epoch"),
+    "lost": _("updates lost (% of those float32 keeps)"),
+    "scale": _("loss scale (log2)"),
+    "skipped": _("skipped step (inf/NaN)"),
+    "log2g": _("log2 |gradient|"),
+    "count": _("gradient values"),
+    "underflow_zone": _("flushes to 0 in {fmt}"),
+    "subnormal": _("{fmt} smallest subnormal 2^{e}"),
+    "normal": _("{fmt} smallest normal 2^{e}"),
+    "max": _("{fmt} max {v}"),
+    "col_run": _("Run"),
+    "col_acc": _("test accuracy"),
+    "col_loss": _("test loss"),
+    "col_time": _("training time (s)"),
+    "col_under": _("gradients flushed to 0"),
+    "col_lost": _("weight updates lost"),
+    "col_skipped": _("skipped steps"),
+    "col_format": _("Format"),
+    "col_nexp": _("exponent bits"),
+    "col_nmant": _("mantissa bits"),
+    "col_max": _("largest"),
+    "col_normal": _("smallest normal"),
+    "col_sub": _("smallest subnormal"),
+    "col_binades": _("binades (log2 max/min)"),
+}
+
+st.title(_("Mixed precision training"))
+st.caption(
+    _("A real network (64 → 256 → 10, ReLU) learns the UCI handwritten digits, right here in numpy, with every tensor of the forward and backward pass held in float32, float16, bfloat16 or FP8. See what goes wrong in low precision — gradients that flush to zero, weight updates that are lost — and how a float32 master copy and loss scaling fix it.")
+)
+for note in ss.get(AMP.notes, []):
+    st.warning(note, icon=":material/link:")
+
+# ================================================================== settings
+with st.form("amp_settings", border=True):
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.selectbox(_("Optimizer"), list(ac.OPTIMIZERS), key=AMP.opt, format_func=lambda k: _(ac.OPTIMIZERS[k]))
+    c2.number_input(_("Learning rate"), min_value=1e-5, max_value=10.0, key=AMP.lr, format="%g", step=0.01)
+    c3.number_input(_("Epochs"), *ac.LIMITS["epochs"], key=AMP.epochs, step=1)
+    c4.number_input(_("Batch size"), *ac.LIMITS["batch"], key=AMP.batch, step=8)
+    c5.number_input(_("Seed"), *ac.LIMITS["seed"], key=AMP.seed, step=1)
+    st.multiselect(_("Runs to compare"), list(RUNS), key=AMP.runs, format_func=run_name)
+    d1, d2, d3 = st.columns(3)
+    d1.selectbox(_("Loss scaling"), list(ac.SCALINGS), key=AMP.scaling, format_func=lambda k: _(ac.SCALINGS[k]),
+                 help=_("Used by the runs “+ loss scaling”. Dynamic: start at the scale below, halve and skip the step when a gradient overflows, double after N clean steps (PyTorch's GradScaler). Static: one fixed scale; steps with inf/NaN are skipped."))
+    d2.number_input(_("Scale (log2)"), *ac.LIMITS["scale"], key=AMP.scale, step=1, help=_("2^16 = 65536 is GradScaler's default initial scale."))
+    d3.number_input(_("Grow after N clean steps"), *ac.LIMITS["interval"], key=AMP.interval, step=10,
+                    help=_("GradScaler's growth_interval (PyTorch default 2000; small here so that growth shows in a short run)."))
+    submitted = st.form_submit_button(_("Train"), type="primary", icon=":material/play_arrow:")
+if submitted or AMP.applied not in ss:
+    ss[AMP.applied] = (ac.current_settings(), tuple(ss[AMP.runs]))
+settings, runs = ss[AMP.applied]
+runs = tuple(k for k in RUNS if k in runs)  # canonical order
+ac.amp_write_url(settings, runs)
+if not runs:
+    st.info(_("Pick at least one run to compare."))
+    st.stop()
+
+# ================================================================== training (live, then cached)
+histories = {}
+todo = [k for k in runs if ac.cached_run(settings, k) is None]
+if todo:
+    bar = st.progress(0.0)
+    live = st.empty()
+    curves: dict[str, list[float]] = {}
+    total = len(todo)
+    for i, key in enumerate(todo):
+        curves[key] = []
+
+        def on_step(rec, key=key, i=i):
+            curves[key].append(rec.loss)
+            if rec.step % max(1, rec.n_steps // 20) == 0 or rec.step == rec.n_steps:
+                bar.progress((i + rec.step / rec.n_steps) / total,
+                             text=_("Training {run} ({i}/{n}): step {step} of {steps}").format(run=run_name(key), i=i + 1, n=total, step=rec.step, steps=rec.n_steps))
+                frame = pd.DataFrame({run_name(k): pd.Series(figs.smooth(np.array(v), 15)) for k, v in curves.items()})
+                live.line_chart(frame, height=260, x_label=LABELS["step"], y_label=LABELS["loss"])
+
+        ac.train_run(settings, key, on_step)
+    bar.empty()
+    live.empty()
+for key in runs:
+    histories[key] = ac.train_run(settings, key)
+h0 = next(iter(histories.values()))
+spe = h0.steps_per_epoch
+
+# ================================================================== results
+st.subheader(_("1. Loss curves and accuracy"))
+st.plotly_chart(figs.loss_figure({k: (run_name(k), h.step_loss) for k, h in histories.items()}, window=spe, labels=LABELS),
+                config=PLOTLY_CONFIG)
+rows = []
+for k, h in histories.items():
+    low = h.policy.weights != "float32"
+    rows.append({
+        "name": run_name(k), "acc": h.test_accuracy, "loss": float(h.epoch_test_loss[-1]), "seconds": h.seconds,
+        "underflow": h.fraction("underflow") if h.policy.gradients != "float32" else None,
+        "lost": h.fraction("lost") if low else None, "skipped": int(h.skipped.sum()),
+    })
+st.dataframe(figs.accuracy_table(rows, labels=LABELS), hide_index=True)
+data = load_digits()
+st.caption(
+    _("{n_train} training and {n_test} test images ({source}); {steps} steps of {batch} images per epoch. “Weight updates lost” for runs with a master copy counts the updates that would be lost without it.").format(
+        n_train=data.x_train.shape[0], n_test=data.x_test.shape[0], source=data.source, steps=spe, batch=settings.batch)
+)
+findings = []
+ref = histories.get("float32")
+for k, h in histories.items():
+    if ref is not None and k != "float32":
+        d = h.test_accuracy - ref.test_accuracy
+        findings.append(_("{run}: test accuracy {acc} ({delta} points against float32), final test loss {loss} against {ref_loss}.").format(
+            run=run_name(k), acc=pct(h.test_accuracy, 1), delta=f"{100 * d:+.1f}", loss=f"{float(h.epoch_test_loss[-1]):.4f}", ref_loss=f"{float(ref.epoch_test_loss[-1]):.4f}"))
+if findings:
+    st.markdown("\n".join(f"- {f}" for f in findings))
+
+# ================================================================== gradient histogram
+st.subheader(_("2. Gradients against the formats' range"))
+f16, bf16 = format_range("float16"), format_range("bfloat16")
+src_key = "float32" if "float32" in histories else next(iter(histories))
+src = histories[src_key]
+counts = {"true": (_("gradients of the {run} run").format(run=run_name(src_key)), sum(src.hist_true[k] for k in GRAD_KINDS))}
+scaled_key = next((k for k in runs if RUNS[k].scaled and RUNS[k].policy.startswith("float16")), None)
+if scaled_key is not None:
+    hs = histories[scaled_key]
+    counts["scaled"] = (_("as stored by {run} (× the loss scale)").format(run=run_name(scaled_key)), sum(hs.hist_stored[k] for k in GRAD_KINDS))
+st.plotly_chart(figs.grad_histogram(src.hist_bins, counts, [f16, bf16], shade=f16, labels=LABELS), config=PLOTLY_CONFIG)
+true_counts = counts["true"][1]
+below = int(true_counts[src.hist_bins < f16.log2_smallest_subnormal - 1].sum())
+total = int(true_counts.sum())
+text = _("Of {total} nonzero gradient values computed in the {run} run, {below} ({frac}) lie below 2^{e} = half of float16's smallest subnormal ({tiny}): float16 stores them as 0. bfloat16 reaches down to 2^{bf_e}, so none of them is lost there.").format(
+    total=f"{total:,}", run=run_name(src_key), below=f"{below:,}", frac=pct(below / total if total else 0.0), e=f16.log2_smallest_subnormal - 1,
+    tiny=f"{f16.smallest_subnormal:.3g}", bf_e=bf16.log2_smallest_subnormal)
+for k in ("float16", "float16_master", "fp8"):
+    if k in histories:
+        text += " " + _("Measured in the {run} run: {frac} of the nonzero gradient values became 0 ({act} of activation gradients, {wg} of weight gradients).").format(
+            run=run_name(k), frac=pct(histories[k].fraction("underflow")), act=pct(histories[k].fraction("underflow", kind="gradients")),
+            wg=pct(histories[k].fraction("underflow", kind="weight_grads")))
+st.markdown(text)
+
+# ================================================================== lost updates
+low_runs = {k: h for k, h in histories.items() if h.policy.weights != "float32"}
+if low_runs:
+    st.subheader(_("3. Weight updates lost without a master copy"))
+    series = {}
+    for k, h in low_runs.items():
+        per_epoch = [h.fraction("lost", steps=slice(e * spe, (e + 1) * spe)) for e in range(h.epoch_test_accuracy.size)]
+        series[k] = (run_name(k), np.array(per_epoch))
+    st.plotly_chart(figs.lost_figure(series, labels=LABELS), config=PLOTLY_CONFIG)
+    # a worked example from this run's numbers: a typical weight and a typical update lr·|g|
+    base = ref if ref is not None else h0
+    w_typ = float(np.median(np.abs(base.params[0]["W"][base.params[0]["W"] != 0])))
+    wg = base.hist_true["weight_grads"]
+    e_med = int(base.hist_bins[np.searchsorted(np.cumsum(wg), wg.sum() / 2)])
+    u_typ = settings.lr * 2.0**e_med
+    ex = lost_update_example(w_typ, u_typ, "float16")
+    verdict = _("so w + u rounds back to w: the update is lost.") if ex.lost else _("so this update survives; smaller ones (|u| below {half}) are lost.").format(half=f"{ex.ulp / 2:.3g}")
+    st.markdown(
+        _("**Worked example** (numbers from this run): a typical first-layer weight w = {w} (as float16), a typical update u = lr × |g| = {lr} × 2^{e} = {u}. In float16 the spacing at w is ulp(w) = {ulp}, half of it {half}; |u| {cmp} {half}, {verdict} With a float32 master copy the update is added in float32 (spacing {ulp32}) and kept.").format(
+            w=f"{ex.w:.6g}", lr=f"{settings.lr:g}", e=e_med, u=f"{ex.u:.3g}", ulp=f"{ex.ulp:.3g}", half=f"{ex.ulp / 2:.3g}", cmp="<" if abs(ex.u) < ex.ulp / 2 else "≥",
+            verdict=verdict, ulp32=f"{lost_update_example(ex.w, u_typ, 'float32').ulp:.3g}")
+    )
+    parts = [_("{run}: {frac} of the updates lost").format(run=run_name(k), frac=pct(h.fraction("lost"), 1)) for k, h in low_runs.items() if h.policy.master is None]
+    if parts:
+        st.markdown(_("Without a master copy, measured over the whole run: {parts}.").format(parts="; ".join(parts)))
+
+# ================================================================== loss scaling
+scaled = {k: h for k, h in histories.items() if RUNS[k].scaled}
+st.subheader(_("4. Loss scaling"))
+if not scaled:
+    st.info(_("Add a run with loss scaling to the comparison to see the scale over time."))
+else:
+    st.plotly_chart(figs.scale_figure({k: (run_name(k), h.scale, h.skipped) for k, h in scaled.items()}, labels=LABELS), config=PLOTLY_CONFIG)
+    for k, h in scaled.items():
+        unscaled = next((histories[u] for u in histories if RUNS[u].policy == RUNS[k].policy and not RUNS[u].scaled), None)
+        first_skip = int(np.flatnonzero(h.skipped)[0]) + 1 if h.skipped.any() else None
+        msg = _("{run}: scale 2^{start} at the start, 2^{end} at the end, {skips} skipped steps{first}; {rescued} of the nonzero gradient values were stored nonzero only thanks to the scale (they would have flushed to 0 unscaled); still flushed: {under}.").format(
+            run=run_name(k), start=int(np.log2(h.scale[0])), end=int(np.log2(h.scale[-1])), skips=int(h.skipped.sum()),
+            first=_(" (the first at step {s})").format(s=first_skip) if first_skip else "",
+            rescued=pct(h.fraction("rescued")), under=pct(h.fraction("underflow")))
+        if unscaled is not None:
+            msg += " " + _("Without scaling the same policy flushed {under}.").format(under=pct(unscaled.fraction("underflow")))
+        st.markdown(msg)
+
+# ================================================================== FP16 vs BF16
+st.subheader(_("5. FP16 vs BF16"))
+ranges = [format_range("float32"), f16, bf16]
+st.dataframe(figs.range_table(ranges, labels=LABELS), hide_index=True)
+msg = _("float16 spends {f16_e} bits on the exponent and {f16_m} on the mantissa: {f16_bin} binades from {f16_sub} to {f16_max}. bfloat16 has {bf_e} exponent bits, as many as float32 ({bf_bin} binades, down to {bf_sub}), and only {bf_m} mantissa bits. So its gradients do not underflow and it needs no loss scaling — but each weight is stored {coarse} times more coarsely, so more small updates are lost without a master copy.").format(
+    f16_e=f16.nexp, f16_m=f16.nmant, f16_bin=f"{f16.binades:.0f}", f16_sub=f"{f16.smallest_subnormal:.3g}", f16_max=f"{f16.max:g}", bf_e=bf16.nexp,
+    bf_bin=f"{bf16.binades:.0f}", bf_sub=f"{bf16.smallest_subnormal:.3g}", bf_m=bf16.nmant, coarse=2 ** (f16.nmant - bf16.nmant))
+st.markdown(msg)
+meas = []
+if "bfloat16" in histories:
+    hb = histories["bfloat16"]
+    meas.append(_("pure bfloat16: {under} of gradient values flushed, {lost} of updates lost, test accuracy {acc}").format(
+        under=pct(hb.fraction("underflow")), lost=pct(hb.fraction("lost"), 1), acc=pct(hb.test_accuracy, 1)))
+if "float16" in histories:
+    hf = histories["float16"]
+    meas.append(_("pure float16: {under} flushed, {lost} lost, test accuracy {acc}").format(
+        under=pct(hf.fraction("underflow")), lost=pct(hf.fraction("lost"), 1), acc=pct(hf.test_accuracy, 1)))
+if meas:
+    st.markdown(_("Measured in this run: {items}.").format(items="; ".join(meas)))

@@ -1,0 +1,228 @@
+"""Builders of the mixed precision page (``/amp``): plotly figures and tables of training runs
+(:class:`quantlib.train.loop.History`) and format ranges (:class:`quantlib.train.amp.FormatRange`).
+
+Nothing here imports streamlit; user-facing words come in through ``labels`` (English
+defaults in :data:`LABELS`). No limit is typed in here: every range line comes from the
+FormatRange passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = ["LABELS", "RUN_COLORS", "accuracy_table", "grad_histogram", "loss_figure", "lost_figure", "range_table", "scale_figure", "smooth"]
+
+RUN_COLORS = {
+    "float32": "#444444",
+    "float16": "#d62728",
+    "float16_master": "#ff7f0e",
+    "float16_scaled": "#1f77b4",
+    "bfloat16": "#2ca02c",
+    "bfloat16_master": "#17becf",
+    "fp8": "#9467bd",
+    "fp8_scaled": "#e377c2",
+}
+RANGE_COLORS = {"float16": "#d62728", "bfloat16": "#2ca02c", "float8_e5m2": "#9467bd"}
+
+LABELS: dict[str, str] = {
+    "step": "training step",
+    "loss": "training loss (moving average)",
+    "epoch": "epoch",
+    "lost": "updates lost (% of those float32 keeps)",
+    "scale": "loss scale (log2)",
+    "skipped": "skipped step (inf/NaN)",
+    "log2g": "log2 |gradient|",
+    "count": "gradient values",
+    "underflow_zone": "flushes to 0 in {fmt}",
+    "subnormal": "{fmt} smallest subnormal 2^{e}",
+    "normal": "{fmt} smallest normal 2^{e}",
+    "max": "{fmt} max {v}",
+    "hist_true": "gradients (unscaled)",
+    "hist_scaled": "gradients × loss scale 2^{e}",
+    "col_run": "Run",
+    "col_acc": "test accuracy",
+    "col_loss": "test loss",
+    "col_time": "training time (s)",
+    "col_under": "gradients flushed to 0",
+    "col_lost": "weight updates lost",
+    "col_skipped": "skipped steps",
+    "col_format": "Format",
+    "col_nexp": "exponent bits",
+    "col_nmant": "mantissa bits",
+    "col_max": "largest",
+    "col_normal": "smallest normal",
+    "col_sub": "smallest subnormal",
+    "col_binades": "binades (log2 max/min)",
+}
+
+_FONT = dict(size=13)
+
+
+def _labels(labels: Mapping[str, str] | None) -> Mapping[str, str]:
+    return {**LABELS, **labels} if labels else LABELS
+
+
+def _layout(height: int, **more) -> dict:
+    base = dict(
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        font=_FONT,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        hovermode="x unified",
+        template="plotly_white",
+    )
+    base.update(more)
+    return base
+
+
+def smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average ignoring NaN (a window of 3 over [1, 2, 3, 4] gives [1, 1.5, 2, 3])."""
+    y = np.asarray(y, float)
+    ok = np.isfinite(y)
+    c = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
+    n = np.concatenate([[0], np.cumsum(ok)])
+    i = np.arange(1, y.size + 1)
+    lo = np.maximum(0, i - window)
+    cnt = n[i] - n[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, (c[i] - c[lo]) / np.maximum(cnt, 1), np.nan)
+
+
+def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, labels=None, height: int = 380) -> go.Figure:
+    """One line per run: key -> (name, per-step loss), smoothed over ``window`` steps, log y."""
+    L = _labels(labels)
+    fig = go.Figure()
+    for key, (name, loss) in curves.items():
+        y = smooth(loss, window)
+        x = np.arange(1, y.size + 1)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=RUN_COLORS.get(key), width=2),
+                                 hovertemplate="%{y:.4f}"))
+    fig.update_layout(**_layout(height))
+    fig.update_xaxes(title_text=L["step"])
+    fig.update_yaxes(title_text=L["loss"], type="log")
+    return fig
+
+
+def lost_figure(series: Mapping[str, tuple[str, np.ndarray]], *, labels=None, height: int = 320) -> go.Figure:
+    """Per epoch, the fraction of updates lost: key -> (name, fractions per epoch)."""
+    L = _labels(labels)
+    fig = go.Figure()
+    for key, (name, frac) in series.items():
+        frac = np.asarray(frac, float)
+        fig.add_trace(go.Scatter(x=np.arange(1, frac.size + 1), y=100 * frac, mode="lines+markers", name=name,
+                                 line=dict(color=RUN_COLORS.get(key), width=2), hovertemplate="%{y:.1f}%"))
+    fig.update_layout(**_layout(height))
+    fig.update_xaxes(title_text=L["epoch"], dtick=max(1, int(np.ceil(max((len(v[1]) for v in series.values()), default=1) / 10))))
+    fig.update_yaxes(title_text=L["lost"], rangemode="tozero")
+    return fig
+
+
+def scale_figure(runs: Mapping[str, tuple[str, np.ndarray, np.ndarray]], *, labels=None, height: int = 320) -> go.Figure:
+    """Loss scale per step on a log2 axis: key -> (name, scale per step, skipped per step)."""
+    L = _labels(labels)
+    fig = go.Figure()
+    for key, (name, scale, skipped) in runs.items():
+        e = np.log2(np.asarray(scale, float))
+        x = np.arange(1, e.size + 1)
+        color = RUN_COLORS.get(key)
+        fig.add_trace(go.Scatter(x=x, y=e, mode="lines", name=name, line=dict(color=color, width=2, shape="hv"),
+                                 hovertemplate="2^%{y:.0f}"))
+        sk = np.flatnonzero(skipped)
+        if sk.size:
+            fig.add_trace(go.Scatter(x=x[sk], y=e[sk], mode="markers", name=f"{L['skipped']} · {name}",
+                                     marker=dict(color=color, symbol="x", size=9, line=dict(width=1))))
+    fig.update_layout(**_layout(height))
+    fig.update_xaxes(title_text=L["step"])
+    fig.update_yaxes(title_text=L["scale"], dtick=2)
+    return fig
+
+
+def grad_histogram(
+    bins: np.ndarray,
+    counts: Mapping[str, tuple[str, np.ndarray]],
+    ranges: Sequence,
+    *,
+    shade=None,
+    labels=None,
+    height: int = 420,
+) -> go.Figure:
+    """Bars of floor(log2|g|) counts (one series per entry: key -> (name, counts)), with each
+    FormatRange's smallest subnormal, smallest normal and max as vertical lines; ``shade`` (a
+    FormatRange) greys the zone that flushes to 0 (below half its smallest subnormal)."""
+    L = _labels(labels)
+    bins = np.asarray(bins)
+    used = np.zeros(bins.size, bool)
+    for _, c in counts.values():
+        used |= np.asarray(c) > 0
+    lo = int(bins[used].min()) - 3 if used.any() else -40
+    hi = int(bins[used].max()) + 3 if used.any() else 20
+    for r in ranges:
+        lo = min(lo, r.log2_smallest_subnormal - 2) if r.log2_smallest_subnormal > -60 else lo
+        hi = max(hi, int(np.ceil(r.log2_max)) + 1) if r.log2_max < 40 else hi
+    keep = (bins >= lo) & (bins <= hi)
+    fig = go.Figure()
+    for name, c in counts.values():
+        c = np.asarray(c)
+        fig.add_trace(go.Bar(x=bins[keep] + 0.5, y=c[keep], name=name, opacity=0.75, width=0.95,
+                             hovertemplate="[2^%{customdata}, 2^%{text}): %{y}", customdata=bins[keep], text=bins[keep] + 1))
+    if shade is not None:
+        fig.add_vrect(x0=lo, x1=shade.log2_smallest_subnormal - 1, fillcolor="#999999", opacity=0.18, line_width=0,
+                      annotation_text=L["underflow_zone"].format(fmt=shade.name), annotation_position="top left")
+    y_text = 1.0
+    for r in ranges:
+        color = RANGE_COLORS.get(r.name, "#555555")
+        for x, key, dash in (
+            (r.log2_smallest_subnormal, "subnormal", "dot"),
+            (r.log2_smallest_normal, "normal", "dash"),
+            (r.log2_max, "max", "solid"),
+        ):
+            if not lo <= x <= hi:
+                continue
+            text = L[key].format(fmt=r.name, e=int(x), v=f"{r.max:g}")
+            fig.add_vline(x=x, line=dict(color=color, dash=dash, width=1.5))
+            fig.add_annotation(x=x, y=y_text, yref="paper", text=text, showarrow=False, textangle=-90, xanchor="right",
+                               yanchor="top", font=dict(size=11, color=color))
+    fig.update_layout(**_layout(height, barmode="overlay", hovermode="closest"))
+    fig.update_xaxes(title_text=L["log2g"], range=[lo, hi], dtick=4)
+    fig.update_yaxes(title_text=L["count"], type="log")
+    return fig
+
+
+def accuracy_table(rows: Sequence[Mapping], *, labels=None) -> pd.DataFrame:
+    """rows: name, acc, loss, seconds, underflow, lost (fractions or None), skipped."""
+    L = _labels(labels)
+
+    def pct(v):
+        return "—" if v is None else f"{100 * v:.2f}%"
+
+    return pd.DataFrame(
+        {
+            L["col_run"]: [r["name"] for r in rows],
+            L["col_acc"]: [f"{100 * r['acc']:.1f}%" for r in rows],
+            L["col_loss"]: [f"{r['loss']:.4f}" for r in rows],
+            L["col_under"]: [pct(r["underflow"]) for r in rows],
+            L["col_lost"]: [pct(r["lost"]) for r in rows],
+            L["col_skipped"]: [str(r["skipped"]) for r in rows],
+            L["col_time"]: [f"{r['seconds']:.2f}" for r in rows],
+        }
+    )
+
+
+def range_table(ranges: Sequence, *, labels=None) -> pd.DataFrame:
+    """One row per FormatRange: bits, max, smallest normal/subnormal (as 2^e), binades."""
+    L = _labels(labels)
+    return pd.DataFrame(
+        {
+            L["col_format"]: [r.name for r in ranges],
+            L["col_nexp"]: [r.nexp for r in ranges],
+            L["col_nmant"]: [r.nmant for r in ranges],
+            L["col_max"]: [f"{r.max:.6g}" for r in ranges],
+            L["col_normal"]: [f"2^{r.log2_smallest_normal} = {r.smallest_normal:.3g}" for r in ranges],
+            L["col_sub"]: [f"2^{r.log2_smallest_subnormal} = {r.smallest_subnormal:.3g}" for r in ranges],
+            L["col_binades"]: [f"{r.binades:.1f}" for r in ranges],
+        }
+    )

@@ -1,0 +1,175 @@
+"""URL state of the quantization-aware training page (``/qat``).
+
+The settings live under fixed session-state keys (:class:`QAT`); the study shown is that of
+the *applied* settings (the last "Train"), which are also what the URL holds:
+``bits=8,4,3,2&cal=mse&n=128&epochs=5&lr=0.001&lsq=1&gran=tensor&seed=0`` (defaults left out).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from quantlib.calibration import CALIBRATION_METHODS
+from quantlib.train.qat import BITS_CHOICES, QATSettings
+
+from .i18n import _
+from .state import query_dict, url_is_new, write_url
+
+__all__ = ["DEFAULTS", "LR_CHOICES", "N_CALIB_CHOICES", "QAT", "applied", "apply_widgets", "qat_load_url", "qat_url"]
+
+LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+N_CALIB_CHOICES = (16, 32, 64, 128, 256, 512)
+EPOCHS_MAX = 20
+DEFAULTS = QATSettings(bits=(8, 4, 3, 2), calibration="mse", n_calib=128, epochs=5, lr=1e-3, learnable=False, per_channel=True, seed=0)
+
+
+class QAT:
+    """Session-state keys of the page."""
+
+    page = "qat"
+    bits = "qat_bits"
+    cal = "qat_cal"
+    n_calib = "qat_n_calib"
+    epochs = "qat_epochs"
+    lr = "qat_lr"
+    lsq = "qat_lsq"
+    gran = "qat_gran"
+    seed = "qat_seed"
+    applied = "qat_applied"   # the QATSettings of the study shown
+    notes = "qat_url_notes"
+    show_bits = "qat_show_bits"
+    show_layer = "qat_show_layer"
+
+
+def _defaults() -> None:
+    ss = st.session_state
+    d = DEFAULTS
+    ss.setdefault(QAT.bits, list(d.bits))
+    ss.setdefault(QAT.cal, d.calibration)
+    ss.setdefault(QAT.n_calib, d.n_calib)
+    ss.setdefault(QAT.epochs, d.epochs)
+    ss.setdefault(QAT.lr, d.lr)
+    ss.setdefault(QAT.lsq, d.learnable)
+    ss.setdefault(QAT.gran, "channel" if d.per_channel else "tensor")
+    ss.setdefault(QAT.seed, d.seed)
+
+
+def widget_settings() -> QATSettings:
+    """The settings the widgets hold now (ValueError, translated, when they make no study)."""
+    ss = st.session_state
+    bits = tuple(int(b) for b in ss.get(QAT.bits) or ())
+    if not bits:
+        raise ValueError(_("Choose at least one bit width."))
+    return QATSettings(
+        bits=bits, calibration=ss[QAT.cal], n_calib=int(ss[QAT.n_calib]), epochs=int(ss[QAT.epochs]), lr=float(ss[QAT.lr]),
+        learnable=bool(ss[QAT.lsq]), per_channel=ss[QAT.gran] == "channel", seed=int(ss[QAT.seed]),
+    )
+
+
+def apply_widgets() -> None:
+    """The "Train" button: the widgets' settings become the applied ones."""
+    try:
+        st.session_state[QAT.applied] = widget_settings()
+        st.session_state.pop(QAT.notes, None)
+    except ValueError as exc:
+        st.session_state[QAT.notes] = [str(exc)]
+
+
+def applied() -> QATSettings:
+    return st.session_state.get(QAT.applied) or DEFAULTS
+
+
+def _int(qp, name, lo, hi, notes) -> int | None:
+    try:
+        v = int(qp[name].strip())
+    except ValueError:
+        notes.append(_("URL parameter {name}={value!r} is not an integer.").format(name=name, value=qp[name]))
+        return None
+    if not lo <= v <= hi:
+        notes.append(_("URL parameter {name}={value!r} must lie between {lo} and {hi}.").format(name=name, value=qp[name], lo=lo, hi=hi))
+        return None
+    return v
+
+
+def qat_load_url() -> None:
+    """Apply the URL when it came from outside (a link, a reload): widgets and applied settings."""
+    _defaults()
+    ss = st.session_state
+    if not url_is_new(QAT.page):
+        ss.setdefault(QAT.applied, widget_settings() if ss.get(QAT.bits) else DEFAULTS)
+        return
+    qp = query_dict()
+    notes: list[str] = []
+    if "bits" in qp:
+        chosen = []
+        for item in qp["bits"].split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item.isdigit() and int(item) in BITS_CHOICES:
+                chosen.append(int(item))
+            else:
+                notes.append(_("URL parameter bits: {value!r} ignored (choose from {options}).").format(value=item, options=", ".join(map(str, BITS_CHOICES))))
+        if chosen:
+            ss[QAT.bits] = sorted(set(chosen), reverse=True)
+    if "cal" in qp:
+        v = qp["cal"].strip().lower()
+        if v in CALIBRATION_METHODS:
+            ss[QAT.cal] = v
+        else:
+            notes.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="cal", value=qp["cal"], options=", ".join(CALIBRATION_METHODS)))
+    if "n" in qp:
+        v = _int(qp, "n", 1, 100_000, notes)
+        if v is not None:
+            ss[QAT.n_calib] = min(N_CALIB_CHOICES, key=lambda c: abs(c - v))
+    if "epochs" in qp:
+        v = _int(qp, "epochs", 1, EPOCHS_MAX, notes)
+        if v is not None:
+            ss[QAT.epochs] = v
+    if "lr" in qp:
+        try:
+            v = float(qp["lr"])
+            ss[QAT.lr] = min(LR_CHOICES, key=lambda c: abs(c - v) / c)
+        except ValueError:
+            notes.append(_("URL parameter {name}={value!r} is not a number.").format(name="lr", value=qp["lr"]))
+    if "lsq" in qp:
+        ss[QAT.lsq] = qp["lsq"].strip().lower() in ("1", "true", "yes", "on")
+    if "gran" in qp:
+        v = qp["gran"].strip().lower()
+        if v in ("channel", "tensor"):
+            ss[QAT.gran] = v
+        else:
+            notes.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="gran", value=qp["gran"], options="channel, tensor"))
+    if "seed" in qp:
+        v = _int(qp, "seed", 0, 9999, notes)
+        if v is not None:
+            ss[QAT.seed] = v
+    ss[QAT.applied] = widget_settings()
+    ss[QAT.notes] = notes
+
+
+def qat_url() -> dict[str, str]:
+    """The canonical query parameters of the applied settings (defaults left out)."""
+    s, d = applied(), DEFAULTS
+    params: dict[str, str] = {}
+    if s.bits != d.bits:
+        params["bits"] = ",".join(map(str, s.bits))
+    if s.calibration != d.calibration:
+        params["cal"] = s.calibration
+    if s.n_calib != d.n_calib:
+        params["n"] = str(s.n_calib)
+    if s.epochs != d.epochs:
+        params["epochs"] = str(s.epochs)
+    if s.lr != d.lr:
+        params["lr"] = f"{s.lr:g}"
+    if s.learnable:
+        params["lsq"] = "1"
+    if not s.per_channel:
+        params["gran"] = "tensor"
+    if s.seed != d.seed:
+        params["seed"] = str(s.seed)
+    return params
+
+
+def write_qat_url() -> None:
+    write_url(QAT.page, qat_url())
