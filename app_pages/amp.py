@@ -4,17 +4,21 @@ bfloat16 (and FP8), with and without a float32 master copy and loss scaling.
 Layout only: URL -> widgets -> quantlib.train (through lab.amp_cached) -> figures/amp.py -> st.*.
 """
 
+import time
+
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from figures import amp as figs
+from figures.training import live_loss_frame, live_loss_spec
 from lab import amp_cached as ac
 from lab.amp_cached import AMP, RUNS
 from lab.i18n import _
 from quantlib.train import load_digits
 from quantlib.train.amp import format_range, lost_update_example
 from quantlib.train.loop import GRAD_KINDS
+
+LIVE_EVERY = 0.4  # seconds between live-chart updates while training (each costs a chart round trip)
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 ss = st.session_state
@@ -98,16 +102,23 @@ if todo:
     live = st.empty()
     curves: dict[str, list[float]] = {}
     total = len(todo)
+    shown = [0.0]  # when the live chart was last sent: at most LIVE_EVERY seconds apart
+
+    def show_live(i: int, key: str, rec) -> None:
+        bar.progress((i + rec.step / rec.n_steps) / total,
+                     text=_("Training {run} ({i}/{n}): step {step} of {steps}").format(run=run_name(key), i=i + 1, n=total, step=rec.step, steps=rec.n_steps))
+        # a plain Vega-Lite spec: st.line_chart builds and validates an Altair chart (~130 ms a call)
+        frame = live_loss_frame({run_name(k): v for k, v in curves.items()}, window=15)
+        live.vega_lite_chart(frame, live_loss_spec(x_title=LABELS["step"], y_title=LABELS["loss"]), height=260)
+        shown[0] = time.perf_counter()
+
     for i, key in enumerate(todo):
         curves[key] = []
 
         def on_step(rec, key=key, i=i):
             curves[key].append(rec.loss)
-            if rec.step % max(1, rec.n_steps // 20) == 0 or rec.step == rec.n_steps:
-                bar.progress((i + rec.step / rec.n_steps) / total,
-                             text=_("Training {run} ({i}/{n}): step {step} of {steps}").format(run=run_name(key), i=i + 1, n=total, step=rec.step, steps=rec.n_steps))
-                frame = pd.DataFrame({run_name(k): pd.Series(figs.smooth(np.array(v), 15)) for k, v in curves.items()})
-                live.line_chart(frame, height=260, x_label=LABELS["step"], y_label=LABELS["loss"])
+            if rec.step == rec.n_steps or time.perf_counter() - shown[0] >= LIVE_EVERY:
+                show_live(i, key, rec)
 
         ac.train_run(settings, key, on_step)
     bar.empty()

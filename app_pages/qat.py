@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from figures import qat as figs
+from figures.training import live_loss_frame, live_loss_spec
 from lab import qat_cached as qc
 from lab import qat_state as qs
 from lab import widgets
@@ -24,6 +25,7 @@ from quantlib.train.qat import BITS_CHOICES, level_changes
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 LIVE_EVERY = 0.5  # seconds between redraws of the live loss chart
+BAR_EVERY = 0.1  # seconds between redraws of the progress bar
 
 qs.qat_load_url()
 ss = st.session_state
@@ -87,25 +89,34 @@ if study is None:
     fam_label = _("Fine-tuning the {family} weights…")
     qat_label = _("QAT at {bits} bits: epoch {epoch} of {epochs}…")
 
+    bar_shown = [0.0]
+
+    def progress(frac: float, text: str) -> None:
+        """The progress bar, redrawn at most every BAR_EVERY seconds (each redraw is a message
+        to the browser; one per training step would cost more than the training)."""
+        now = time.perf_counter()
+        if now - bar_shown[0] >= BAR_EVERY:
+            bar_shown[0] = now
+            bar.progress(frac, text=text)
+
     def on_progress(r: dict) -> None:
         frac = min(r["done"] / max(r["total"], 1), 1.0)
         if r["stage"] in ("qat", "qat_epoch"):
             c = curves.setdefault(r["bits"], {"step_loss": [], "epoch_acc": [], "start_accuracy": float("nan")})
             if r["stage"] == "qat":
                 c["step_loss"].append(r["loss"])
-                bar.progress(frac, text=qat_label.format(bits=r["bits"], epoch=r["epoch"] + 1, epochs=settings.epochs))
+                progress(frac, qat_label.format(bits=r["bits"], epoch=r["epoch"] + 1, epochs=settings.epochs))
             else:
                 c["epoch_acc"].append(r["accuracy"])
             now = time.perf_counter()
-            if now - last[0] > LIVE_EVERY or r["stage"] == "qat_epoch":
+            if now - last[0] > LIVE_EVERY:  # by the clock: each redraw is a ~30 ms figure and a browser round trip
                 last[0] = now
-                view = {b: {**c, "start_accuracy": c["epoch_acc"][0] if c["epoch_acc"] else np.nan} for b, c in curves.items()}
-                view = {b: {**c, "epoch_acc": c["epoch_acc"][1:] if c["epoch_acc"] else []} for b, c in view.items()}
-                live.plotly_chart(figs.curve_figure(view, 0, labels, height=420), config=PLOTLY_CONFIG)
+                frame = live_loss_frame({labels["trace_bits"].format(bits=b): c["step_loss"] for b, c in sorted(curves.items(), reverse=True)}, window=figs.SMOOTH)
+                live.vega_lite_chart(frame, live_loss_spec(x_title=labels["axis_step"], y_title=labels["axis_loss"]), height=300)
         elif r["stage"] == "family":
-            bar.progress(frac, text=fam_label.format(family=r["family"]))
+            progress(frac, fam_label.format(family=r["family"]))
         elif r["stage"] == "ptq":
-            bar.progress(frac, text=_("Post-training quantization done; fine-tuning…"))
+            progress(frac, _("Post-training quantization done; fine-tuning…"))
 
     qc.float_network(settings.seed)
     bar.progress(0.0, text=_("Quantizing after training (PTQ)…"))

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .training import moving_average
+
 __all__ = ["LABELS", "RUN_COLORS", "accuracy_table", "grad_histogram", "loss_figure", "lost_figure", "range_table", "scale_figure", "smooth"]
 
 RUN_COLORS = {
@@ -79,25 +81,12 @@ def _layout(height: int, **more) -> dict:
     return base
 
 
-def smooth(y: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average ignoring NaN (a window of 3 over [1, 2, 3, 4] gives [1, 1.5, 2, 3])."""
-    y = np.asarray(y, float)
-    ok = np.isfinite(y)
-    c = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
-    n = np.concatenate([[0], np.cumsum(ok)])
-    i = np.arange(1, y.size + 1)
-    lo = np.maximum(0, i - window)
-    cnt = n[i] - n[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cnt > 0, (c[i] - c[lo]) / np.maximum(cnt, 1), np.nan)
-
-
 def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, labels=None, height: int = 380) -> go.Figure:
     """One line per run: key -> (name, per-step loss), smoothed over ``window`` steps, log y."""
     L = _labels(labels)
     fig = go.Figure()
     for key, (name, loss) in curves.items():
-        y = smooth(loss, window)
+        y = moving_average(loss, window)
         x = np.arange(1, y.size + 1)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=RUN_COLORS.get(key), width=2),
                                  hovertemplate="%{y:.4f}"))

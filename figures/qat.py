@@ -16,6 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .training import moving_average
+
 __all__ = [
     "LABELS",
     "METHOD_COLORS",
@@ -156,15 +158,6 @@ def methods_table(rows: Sequence, float_accuracy: float, float_bytes: int, label
 # ============================================================================ training curve
 SMOOTH = 10
 """Steps in the moving average drawn over the per-batch loss."""
-
-
-def moving_average(x, window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at every step (fewer at the start): [1, 3, 5], 2 -> [1, 2, 4]."""
-    x = np.asarray(x, float)
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    i = np.arange(1, x.size + 1)
-    lo = np.maximum(i - window, 0)
-    return (c[i] - c[lo]) / (i - lo)
 
 
 def curve_figure(curves: Mapping[int, Mapping], steps_per_epoch: int, labels: Mapping[str, str] | None = None, *, height: int = 520) -> go.Figure:

@@ -611,6 +611,7 @@ def _decode_table_as(fmt: FloatFormat, dtype: np.dtype) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------- cast
+@lru_cache(maxsize=256)
 def _cast_dtype(in_dtype: np.dtype, fmt: FloatFormat) -> np.dtype:
     for dt, ok in ((np.float16, lambda: fmt.fits_in(_F16_FMT)), (np.float32, lambda: _fits_f32(fmt)), (np.float64, lambda: _fits_f64(fmt))):
         if np.dtype(dt).itemsize >= in_dtype.itemsize and ok():
@@ -661,11 +662,12 @@ def cast(
 
     def work(start: int, stop: int) -> None:
         U = dom.utype
-        buf_t = np.empty(CHUNK, U)
-        buf_r = None if direct else np.empty(CHUNK, U)
-        buf_x = np.empty(CHUNK, dom.ftype) if flat.dtype != dom.ftype else None
-        special = np.empty(CHUNK, bool)
-        negbuf = np.empty(CHUNK, bool) if plan.unsigned else None
+        size = min(CHUNK, stop - start)  # small arrays (a training step's tensors) get small buffers
+        buf_t = np.empty(size, U)
+        buf_r = None if direct else np.empty(size, U)
+        buf_x = np.empty(size, dom.ftype) if flat.dtype != dom.ftype else None
+        special = np.empty(size, bool)
+        negbuf = np.empty(size, bool) if plan.unsigned else None
         nan_bits = U(plan.nan_bits)
         pending: list[np.ndarray] = []  # special positions, done in one exact-kernel call per span
         for s in range(start, stop, CHUNK):

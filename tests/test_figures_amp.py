@@ -7,11 +7,6 @@ from figures import amp as figs
 from quantlib.train.amp import format_range
 
 
-def test_smooth_is_a_trailing_mean_skipping_nan():
-    np.testing.assert_allclose(figs.smooth(np.array([1, 2, 3, 4.0]), 3), [1, 1.5, 2, 3])
-    np.testing.assert_allclose(figs.smooth(np.array([1, np.nan, 3.0]), 2), [1, 1, 3])
-
-
 def test_grad_histogram_draws_range_lines_from_the_formats():
     bins = np.arange(-40, 10)
     counts = np.zeros(bins.size, int)

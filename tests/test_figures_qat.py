@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from figures import qat as figs
+from figures.training import moving_average
 from quantlib.train.qat import FamilyRow, MethodRow
 
 
@@ -49,19 +50,13 @@ def test_methods_table():
     assert t.iloc[2].tolist() == ["W2A2", "2,000", f"{2000 / 38440:.3f}", "70.0%", "75.0%", "90.0%"]
 
 
-def test_moving_average():
-    assert figs.moving_average([1, 3, 5], 2).tolist() == [1, 2, 4]
-    x = np.random.default_rng(0).random(50)
-    assert figs.moving_average(x, 10)[-1] == pytest.approx(x[-10:].mean())
-
-
 def test_curve_figure_partial_and_full():
     curves = {2: {"step_loss": [1.0, 0.5, 0.25], "epoch_acc": [0.8], "start_accuracy": 0.7}, 8: {"step_loss": [], "epoch_acc": [], "start_accuracy": 0.96}}
     fig = figs.curve_figure(curves, 3)
     acc = [t for t in fig.data if t.mode == "lines+markers"]
     assert [list(t.y) for t in acc] == [[96.0], pytest.approx([70.0, 80.0])]  # 8 bits first, epoch 0 = start
     smooth = [t for t in fig.data if t.mode == "lines" and t.opacity is None]
-    assert list(smooth[0].y) == pytest.approx(figs.moving_average([1.0, 0.5, 0.25], figs.SMOOTH))
+    assert list(smooth[0].y) == pytest.approx(moving_average([1.0, 0.5, 0.25], figs.SMOOTH))
 
 
 def test_normalized_weights_and_histogram():

@@ -123,6 +123,7 @@ class _GradCounter:
         self.hist_stored = {k: np.zeros(nb, np.int64) for k in GRAD_KINDS}
         self.hist_true = {k: np.zeros(nb, np.int64) for k in GRAD_KINDS}
         self.hist_zero = {k: 0 for k in GRAD_KINDS}
+        self._raw: dict[str, dict[int, np.ndarray]] = {k: {} for k in GRAD_KINDS}  # kind -> shift -> float32 exponent counts
         self.policy = policy
         self.tiny = {k: float(get_format(getattr(policy, k)).smallest_subnormal) for k in GRAD_KINDS}
         self.step = 0
@@ -160,24 +161,35 @@ class _GradCounter:
     def _histogram(self, kind: str, pre: np.ndarray, n_nz: int) -> None:
         """floor(log2|g|) counts, read off float32 exponent bits (float32 subnormals and the
         HIST_LO edge land in the HIST_LO bin); inf/NaN are not counted."""
-        if pre.dtype == np.float32:
+        shift = self.log2_scale if self.log2_scale is not None else int(np.floor(np.log2(self.scale)))
+        if pre.dtype == np.float32:  # add the biased-exponent counts; finish() bins them once
             biased = (pre.view(np.uint32) >> 23) & 0xFF
-            counts = np.bincount(biased.ravel(), minlength=256)
-            sub = int(counts[0]) - (pre.size - n_nz)  # float32 subnormals
-            e = np.arange(256) - 127
-            counts[0] = sub
-            e[0] = HIST_LO
-            keep = slice(0, 255)  # drop inf/NaN (biased 255)
-            e, counts = e[keep], counts[keep]
-        else:
-            mags = np.abs(pre[(pre != 0) & np.isfinite(pre)])
-            if not mags.size:
-                return
+            counts = np.bincount(biased.ravel(), minlength=256)[:255]  # biased 255: inf/NaN, not counted
+            counts[0] -= pre.size - n_nz  # exponent field 0 minus the zeros: float32 subnormals
+            raw = self._raw[kind].get(shift)
+            if raw is None:
+                self._raw[kind][shift] = counts.astype(np.int64)
+            else:
+                raw += counts
+            return
+        mags = np.abs(pre[(pre != 0) & np.isfinite(pre)])
+        if mags.size:
             _, ee = np.frexp(mags)
             e, counts = np.unique(ee.astype(np.int64) - 1, return_counts=True)
-        shift = self.log2_scale if self.log2_scale is not None else int(np.floor(np.log2(self.scale)))
+            self._bin(kind, e, counts, shift)
+
+    def _bin(self, kind: str, e: np.ndarray, counts: np.ndarray, shift: int) -> None:
         for target, ev in ((self.hist_stored[kind], e), (self.hist_true[kind], e - shift)):
             target += np.bincount(np.clip(ev, HIST_LO, HIST_HI) - HIST_LO, weights=counts, minlength=target.size).astype(np.int64)
+
+    def finish(self) -> None:
+        """Bin the raw float32 exponent counts gathered per loss-scale shift (called once, at the end)."""
+        e = np.arange(255) - 127
+        e[0] = HIST_LO
+        for kind, by_shift in self._raw.items():
+            for shift, counts in by_shift.items():
+                self._bin(kind, e, counts, shift)
+            by_shift.clear()
 
 
 def _hook_list(hooks) -> list:
@@ -299,6 +311,7 @@ def train(
         if on_epoch is not None:
             on_epoch(EpochRecord(epoch=epoch + 1, n_epochs=epochs, train_loss=tr, test_loss=tloss, test_accuracy=acc))
 
+    counter.finish()
     return History(
         policy=policy,
         steps_per_epoch=steps_per_epoch,

@@ -114,9 +114,13 @@ PRECISIONS: dict[str, Precision] = {
 (E4M3 forward, E5M2 backward, float32 master) and float64 (for gradient checks)."""
 
 
+_DTYPE_NAME = {np.dtype(np.float16): "float16", np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
+"""dtype -> its name, without numpy's slow ``dtype.name`` (~5 µs, and a step asks ~15 times)."""
+
+
 def cast_to(x: np.ndarray, fmt: str, *, rounding: str = "nearest_even", rng=None) -> np.ndarray:
     """Round ``x`` to ``fmt`` (a no-op when ``fmt`` is x's own dtype): float32 0.1 -> float16 0.0999755859375."""
-    if fmt == x.dtype.name:
+    if fmt == _DTYPE_NAME.get(x.dtype):
         return x
     if fmt == "float64":
         return x.astype(np.float64)
@@ -129,7 +133,7 @@ def cast_many(arrays: Sequence[np.ndarray], fmt: str, *, rounding: str = "neares
     """:func:`cast_to` of several arrays of one dtype in one call (one cast costs ~25 µs however
     small the array): same values as casting each, as the rounding is elementwise."""
     arrays = list(arrays)
-    if not arrays or fmt == arrays[0].dtype.name:
+    if not arrays or fmt == _DTYPE_NAME.get(arrays[0].dtype):
         return arrays
     if len(arrays) == 1:
         return [cast_to(arrays[0], fmt, rounding=rounding, rng=rng)]
