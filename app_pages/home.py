@@ -21,6 +21,10 @@ st.page_link("app_pages/tensor.py", label=_("Tensor Lab"), icon=":material/grid_
 st.caption(_("Quantize a weight or activation tensor (a built-in sample or your own file) with int8, NF4, FP8, MX, NVFP4 and more: the error in numbers and charts, every block up close, and which scheme is best for its bits."))
 st.page_link("app_pages/model.py", label=_("PTQ studio"), icon=":material/model_training:")
 st.caption(_("Quantize a real transformer (all-MiniLM-L6-v2, in numpy) with TFLite's recipes and ours, and see what happens to its sentence embeddings: activation outliers, SmoothQuant, per-layer sensitivity and calibration, all computed live."))
+st.page_link("app_pages/amp.py", label=_("Mixed precision training"), icon=":material/speed:")
+st.caption(_("Train a small network on handwritten digits, live, in float32, float16, bfloat16 or FP8: gradients that flush to zero, weight updates that are lost, and how a float32 master copy and loss scaling fix them."))
+st.page_link("app_pages/qat.py", label=_("Quantization-aware training"), icon=":material/school:")
+st.caption(_("Quantize the same network to 8, 4, 3 and 2 bits three ways (data-free PTQ, calibrated PTQ, QAT with a straight-through estimator) and compare binary, ternary, linear and logarithmic weights."))
 
 st.subheader(_("Try"))
 st.page_link("app_pages/bits.py", label=_("0.1 in float32: why it is not exactly 0.1"), icon=":material/arrow_forward:", query_params={"format": "float32", "value": "0.1"})

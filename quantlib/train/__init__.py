@@ -4,7 +4,10 @@
 :mod:`quantlib.train.nn` (MLP forward/backward, the :class:`~quantlib.train.nn.Precision` policy,
 SGD/Adam, hooks for QAT), :mod:`quantlib.train.loop` (``train`` and ``History``: the loop, loss
 scaling and gradient statistics live there), :mod:`quantlib.train.amp` (the ``LossScaler``, as
-PyTorch's GradScaler, and the mixed-precision measurements the /amp page shows).
+PyTorch's GradScaler, and the mixed-precision measurements the /amp page shows),
+:mod:`quantlib.train.fakequant` (fake quantization hooks: forward = quantlib's quantizer,
+backward = the straight-through estimator, optional LSQ scales) and :mod:`quantlib.train.qat`
+(data-free and calibrated PTQ, QAT fine-tuning and the weight families the /qat page compares).
 """
 
 from .data import Digits, load_digits
