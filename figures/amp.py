@@ -92,7 +92,7 @@ def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, la
                                  hovertemplate="%{y:.4f}"))
     fig.update_layout(**_layout(height))
     fig.update_xaxes(title_text=L["step"])
-    fig.update_yaxes(title_text=L["loss"], type="log")
+    fig.update_yaxes(title_text=L["loss"], type="log", dtick=1, minor=dict(dtick="D1", showgrid=True))  # labels at powers of ten only
     return fig
 
 
@@ -174,7 +174,7 @@ def grad_histogram(
             text = L[key].format(fmt=r.name, e=int(x), v=f"{r.max:g}")
             fig.add_vline(x=x, line=dict(color=color, dash=dash, width=1.5))
             fig.add_annotation(x=x, y=y_text, yref="paper", text=text, showarrow=False, textangle=-90, xanchor="right",
-                               yanchor="top", font=dict(size=11, color=color))
+                               yanchor="top", font=dict(size=11, color=color), bgcolor="rgba(255,255,255,0.85)")  # readable over the bars
     fig.update_layout(**_layout(height, barmode="overlay", hovermode="closest"))
     fig.update_xaxes(title_text=L["log2g"], range=[lo, hi], dtick=4)
     fig.update_yaxes(title_text=L["count"], type="log")
