@@ -24,11 +24,13 @@ test-unit: $(DEV_STAMP)
 test-e2e: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
-# Benchmarks (not tests): quantlib side by side with ml_dtypes, torch and bitsandbytes.
+# Benchmarks (not tests): quantlib side by side with ml_dtypes, torch and bitsandbytes,
+# and the pages end to end in chromium.
 BENCH_STAMP := $(VENV)/.installed-bench
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_cast.py --write bench/README.md
 	$(BIN)/python bench/bench_quant.py --write bench/README_quant.md
+	$(BIN)/python bench/bench_pages.py --write bench/README_pages.md
 
 # The optional oracles (torch CPU, bitsandbytes): the tests that use them skip without them;
 # CI installs them (.ci/run) so they run there.
