@@ -500,7 +500,9 @@ for r in cmp_rows:
 for s, reason in cmp_problems:
     st.warning(_("{scheme} cannot quantize this tensor: {reason}").format(scheme=s, reason=reason), icon=":material/warning:")
 
-if cmp_rows:
+if len(cmp_rows) == 1 and not cmp_problems:  # the current scheme alone: nothing to compare yet
+    st.info(_("Choose schemes above, or press Standard presets, to see them beside {scheme}.").format(scheme=cmp_rows[0]["scheme"]), icon=":material/info:")
+elif cmp_rows:
     names = [r["scheme"] for r in cmp_rows]
     bits = [r["bits"] for r in cmp_rows]
     sqnr = [r["sqnr_db"] for r in cmp_rows]
