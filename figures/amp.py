@@ -15,8 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .training import moving_average
+from .style import apply_layout, chart_layout
 
-__all__ = ["LABELS", "RUN_COLORS", "accuracy_table", "grad_histogram", "loss_figure", "lost_figure", "range_table", "scale_figure", "smooth"]
+__all__ = ["LABELS", "RUN_COLORS", "accuracy_table", "grad_histogram", "loss_figure", "lost_figure", "range_table", "scale_figure"]
 
 RUN_COLORS = {
     "float32": "#444444",
@@ -61,7 +62,6 @@ LABELS: dict[str, str] = {
     "col_binades": "binades (log2 max/min)",
 }
 
-_FONT = dict(size=13)
 
 
 def _labels(labels: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -69,16 +69,7 @@ def _labels(labels: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def _layout(height: int, **more) -> dict:
-    base = dict(
-        height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        font=_FONT,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        hovermode="x unified",
-        template="plotly_white",
-    )
-    base.update(more)
-    return base
+    return chart_layout(height, **{"hovermode": "x unified", **more})
 
 
 def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, labels=None, height: int = 380) -> go.Figure:
@@ -90,7 +81,7 @@ def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, la
         x = np.arange(1, y.size + 1)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=RUN_COLORS.get(key), width=2),
                                  hovertemplate="%{y:.4f}"))
-    fig.update_layout(**_layout(height))
+    apply_layout(fig, _layout(height))
     fig.update_xaxes(title_text=L["step"])
     fig.update_yaxes(title_text=L["loss"], type="log", dtick=1, minor=dict(dtick="D1", showgrid=True))  # labels at powers of ten only
     return fig
@@ -104,7 +95,7 @@ def lost_figure(series: Mapping[str, tuple[str, np.ndarray]], *, labels=None, he
         frac = np.asarray(frac, float)
         fig.add_trace(go.Scatter(x=np.arange(1, frac.size + 1), y=100 * frac, mode="lines+markers", name=name,
                                  line=dict(color=RUN_COLORS.get(key), width=2), hovertemplate="%{y:.1f}%"))
-    fig.update_layout(**_layout(height))
+    apply_layout(fig, _layout(height))
     fig.update_xaxes(title_text=L["epoch"], dtick=max(1, int(np.ceil(max((len(v[1]) for v in series.values()), default=1) / 10))))
     fig.update_yaxes(title_text=L["lost"], rangemode="tozero")
     return fig
@@ -124,7 +115,7 @@ def scale_figure(runs: Mapping[str, tuple[str, np.ndarray, np.ndarray]], *, labe
         if sk.size:
             fig.add_trace(go.Scatter(x=x[sk], y=e[sk], mode="markers", name=f"{L['skipped']} · {name}",
                                      marker=dict(color=color, symbol="x", size=9, line=dict(width=1))))
-    fig.update_layout(**_layout(height))
+    apply_layout(fig, _layout(height))
     fig.update_xaxes(title_text=L["step"])
     fig.update_yaxes(title_text=L["scale"], dtick=2)
     return fig
@@ -175,7 +166,7 @@ def grad_histogram(
             fig.add_vline(x=x, line=dict(color=color, dash=dash, width=1.5))
             fig.add_annotation(x=x, y=y_text, yref="paper", text=text, showarrow=False, textangle=-90, xanchor="right",
                                yanchor="top", font=dict(size=11, color=color), bgcolor="rgba(255,255,255,0.85)")  # readable over the bars
-    fig.update_layout(**_layout(height, barmode="overlay", hovermode="closest"))
+    apply_layout(fig, _layout(height, barmode="overlay", hovermode="closest"))
     fig.update_xaxes(title_text=L["log2g"], range=[lo, hi], dtick=4)
     fig.update_yaxes(title_text=L["count"], type="log")
     return fig

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+from .style import apply_layout, chart_layout
 
 __all__ = [
     "KINDS",
@@ -171,20 +172,9 @@ def _mb(b: int) -> str:
     return f"{b / 1e6:.2f}"
 
 
-_FONT = dict(size=13)
 
 
-def _layout(height: int, **more) -> dict:
-    base = dict(
-        height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        font=_FONT,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        hovermode="closest",
-        template="plotly_white",
-    )
-    base.update(more)
-    return base
+_layout = chart_layout
 
 
 # ============================================================================ metrics
@@ -315,10 +305,14 @@ def size_cosine_figure(results: Sequence[Mapping], chosen: str | None = None, la
         hovertext=hover, hoverinfo="text", showlegend=False,
     )
     fig = go.Figure([trace])
-    fig.update_layout(
-        **_layout(460, margin=dict(l=10, r=10, t=20, b=10)),
-        xaxis=dict(title=dict(text=lab["axis_size_mb"]), range=x_range),
-        yaxis=dict(title=dict(text=lab["axis_damage_recipes"]), type="log", dtick=1),
+    apply_layout(
+        fig,
+        _layout(
+            460,
+            margin=dict(l=10, r=10, t=20, b=10),
+            xaxis=dict(title=dict(text=lab["axis_size_mb"]), range=x_range),
+            yaxis=dict(title=dict(text=lab["axis_damage_recipes"]), type="log", dtick=1),
+        ),
     )
     return fig
 
@@ -352,10 +346,13 @@ def absmax_figure(
         go.Scatter(x=[0, a.size - 1], y=[med, med], mode="lines", line=dict(color=AFTER_COLOR, dash="dot", width=1), name=lab["legend_median"], hoverinfo="skip"),
     ]
     fig = go.Figure(traces)
-    fig.update_layout(
-        **_layout(360),
-        xaxis=dict(title=dict(text=lab["axis_channel"]), range=[-5, a.size + a.size * 0.08]),
-        yaxis=dict(title=dict(text=lab["axis_absmax"]), type="log", dtick=1),
+    apply_layout(
+        fig,
+        _layout(
+            360,
+            xaxis=dict(title=dict(text=lab["axis_channel"]), range=[-5, a.size + a.size * 0.08]),
+            yaxis=dict(title=dict(text=lab["axis_absmax"]), type="log", dtick=1),
+        ),
     )
     return fig
 
@@ -388,7 +385,7 @@ def smooth_figure(view, labels: Mapping[str, str] | None = None) -> go.Figure:
         )
         fig.update_yaxes(type="log", dtick=1, title=dict(text=lab["axis_max_abs"]), row=row, col=1)
     fig.update_xaxes(title=dict(text=lab["axis_channel"]), row=2, col=1)
-    fig.update_layout(**_layout(540, margin=dict(l=10, r=10, t=100, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="left", x=0)))
+    apply_layout(fig, _layout(540, margin=dict(l=10, r=10, t=100, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="left", x=0)))
     fig.update_annotations(font=dict(size=13))
     return fig
 
@@ -506,10 +503,14 @@ def sensitivity_figure(rows: Sequence[Mapping], labels: Mapping[str, str] | None
         for g, d, r in zip(groups, dmg, rows)
     ]
     fig = go.Figure([go.Bar(x=groups, y=shown, marker_color=colors, hovertext=hover, hoverinfo="text", showlegend=False)])
-    fig.update_layout(
-        **_layout(380, margin=dict(l=10, r=10, t=20, b=10)),
-        xaxis=dict(title=dict(text=lab["axis_group"]), tickangle=-60 if len(rows) > 8 else 0, type="category"),
-        yaxis=dict(title=dict(text=lab["axis_damage"]), type="log", dtick=1),
+    apply_layout(
+        fig,
+        _layout(
+            380,
+            margin=dict(l=10, r=10, t=20, b=10),
+            xaxis=dict(title=dict(text=lab["axis_group"]), tickangle=-60 if len(rows) > 8 else 0, type="category"),
+            yaxis=dict(title=dict(text=lab["axis_damage"]), type="log", dtick=1),
+        ),
     )
     return fig
 
@@ -542,10 +543,14 @@ def calibration_figure(values: np.ndarray, rows: Sequence[Mapping], name: str, b
             )
         )
     fig = go.Figure([*traces, hist])  # the bars last: drawn over the clip lines
-    fig.update_layout(
-        **_layout(400, bargap=0),
-        xaxis=dict(title=dict(text=lab["axis_x"].format(name=name))),
-        yaxis=dict(title=dict(text=lab["axis_count"]), type="log", dtick=1, range=[np.log10(0.7), np.log10(top)]),
+    apply_layout(
+        fig,
+        _layout(
+            400,
+            bargap=0,
+            xaxis=dict(title=dict(text=lab["axis_x"].format(name=name))),
+            yaxis=dict(title=dict(text=lab["axis_count"]), type="log", dtick=1, range=[np.log10(0.7), np.log10(top)]),
+        ),
     )
     return fig
 

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .training import moving_average
+from .style import apply_layout, chart_layout
 
 __all__ = [
     "LABELS",
@@ -84,17 +85,7 @@ def bits_color(bits: int) -> str:
     return _BITS_COLORS.get(int(bits), "#8c564b")
 
 
-def _layout(height: int, **more) -> dict:
-    base = dict(
-        height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        font=dict(size=13),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        hovermode="closest",
-        template="plotly_white",
-    )
-    base.update(more)
-    return base
+_layout = chart_layout
 
 
 def _method(row):
@@ -129,10 +120,13 @@ def accuracy_figure(rows: Sequence, float_accuracy: float, labels: Mapping[str, 
     fig.add_hline(y=100 * float_accuracy, line=dict(color="#444", dash="dash", width=1),
                   annotation_text=f"{lab['float32']} {_pct(float_accuracy)}", annotation_position="bottom left")
     lo = min([100 * _get(r, "accuracy") for r in rows] + [100 * float_accuracy])
-    fig.update_layout(
-        **_layout(400),
-        xaxis=dict(title=dict(text=lab["axis_bits"]), type="category", categoryorder="array", categoryarray=[str(b) for b in bits_all]),
-        yaxis=dict(title=dict(text=lab["axis_accuracy"]), ticksuffix="%", range=[max(0.0, lo - 5), 100.5]),
+    apply_layout(
+        fig,
+        _layout(
+            400,
+            xaxis=dict(title=dict(text=lab["axis_bits"]), type="category", categoryorder="array", categoryarray=[str(b) for b in bits_all]),
+            yaxis=dict(title=dict(text=lab["axis_accuracy"]), ticksuffix="%", range=[max(0.0, lo - 5), 100.5]),
+        ),
     )
     return fig
 
@@ -181,7 +175,7 @@ def curve_figure(curves: Mapping[int, Mapping], steps_per_epoch: int, labels: Ma
         acc = [c["start_accuracy"]] + list(np.asarray(c.get("epoch_acc", ()), float))
         fig.add_trace(go.Scatter(x=list(range(len(acc))), y=[100 * a for a in acc], name=name, legendgroup=str(b), showlegend=not loss.size,
                                  mode="lines+markers", line=dict(color=color, width=2), marker=dict(size=7)), row=2, col=1)
-    fig.update_layout(**_layout(height))
+    apply_layout(fig, _layout(height))
     fig.update_xaxes(title_text=lab["axis_step"], row=1, col=1)
     fig.update_yaxes(title_text=lab["axis_loss"], type="log", dtick=1, row=1, col=1)
     fig.update_xaxes(title_text=lab["axis_epoch"], dtick=1 if steps_per_epoch else None, row=2, col=1)
@@ -229,11 +223,16 @@ def histogram_figure(
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", yaxis="y2", line=dict(color=LEVEL_COLOR, width=1, dash="dot"),
                              name=lab["trace_levels"].format(n=levels.size, bits=bits), hoverinfo="skip"))
     gran = lab["gran_channel"] if per_channel else lab["gran_tensor"]
-    fig.update_layout(
-        **_layout(360), barmode="overlay", bargap=0,
-        xaxis=dict(title=dict(text=lab["axis_w_over_a"].format(granularity=gran)), range=[-lim, lim]),
-        yaxis=dict(title=dict(text=lab["axis_count"])),
-        yaxis2=dict(overlaying="y", range=[0, 1], visible=False),
+    apply_layout(
+        fig,
+        _layout(
+            360,
+            barmode="overlay",
+            bargap=0,
+            xaxis=dict(title=dict(text=lab["axis_w_over_a"].format(granularity=gran)), range=[-lim, lim]),
+            yaxis=dict(title=dict(text=lab["axis_count"])),
+            yaxis2=dict(overlaying="y", range=[0, 1], visible=False),
+        ),
     )
     return fig
 
@@ -284,9 +283,12 @@ def families_figure(rows: Sequence, float_accuracy: float, float_bytes: int, lab
     fig.add_hline(y=100 * float_accuracy, line=dict(color="#444", dash="dash", width=1),
                   annotation_text=f"{lab['float32']} {_pct(float_accuracy)}", annotation_position="bottom right")
     lo = min([100 * min(_fam(r, "ptq_accuracy"), _fam(r, "qat_accuracy")) for r in rows] + [100 * float_accuracy])
-    fig.update_layout(
-        **_layout(420),
-        xaxis=dict(title=dict(text=lab["axis_bpw"]), range=[min(xs, default=1) - 0.4, max(xs, default=5) + 0.4]),
-        yaxis=dict(title=dict(text=lab["axis_accuracy"]), ticksuffix="%", range=[max(0.0, lo - 6), 101]),
+    apply_layout(
+        fig,
+        _layout(
+            420,
+            xaxis=dict(title=dict(text=lab["axis_bpw"]), range=[min(xs, default=1) - 0.4, max(xs, default=5) + 0.4]),
+            yaxis=dict(title=dict(text=lab["axis_accuracy"]), ticksuffix="%", range=[max(0.0, lo - 6), 101]),
+        ),
     )
     return fig

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from .style import apply_layout
 
 __all__ = [
     "LABELS",
@@ -796,10 +797,7 @@ def _layout(fig: go.Figure, height: int, *, x: dict | None = None, y: dict | Non
         yaxis={**_AXIS, **(y or {})},
     )
     layout.update(extra)
-    if fig.layout.to_plotly_json().keys() <= {"template"}:
-        fig.layout = go.Layout(layout)  # a fresh layout: ~5x faster than merging one in
-    else:
-        fig.update_layout(layout)
+    apply_layout(fig, layout)
 
 
 def _bars(edges: np.ndarray, counts: np.ndarray, name: str, color: str, opacity: float, lab: Mapping[str, str]) -> go.Bar:

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantlib import cast, get_format
+from quantlib import cast
 from quantlib.train import data as tdata
 from quantlib.train.nn import (
     PRECISIONS,
