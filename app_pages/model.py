@@ -10,6 +10,7 @@ import streamlit as st
 
 from figures import model as figs
 from lab import model_cached as mc
+from lab import model_state as ms
 from lab import widgets
 from lab.i18n import _
 from lab.model_display import model_labels
@@ -51,16 +52,20 @@ st.info(
 )
 
 # ------------------------------------------------------------------ 1. recipe
-st.header(_("Recipe"))
 keys = mc.recipe_keys()
+for problem in ms.model_load_url(keys):
+    st.warning(problem, icon=":material/link_off:")
+ss.setdefault(ms.RECIPE, ms.DEFAULT_RECIPE)
+ss.setdefault(ms.N_CALIB, ms.DEFAULT_N_CALIB)
+st.header(_("Recipe"))
 c_recipe, c_n = st.columns([3, 2], vertical_alignment="bottom")
 key = c_recipe.selectbox(
-    _("Quantization recipe"), keys, index=keys.index("tflite_int8"), key="model_recipe",
+    _("Quantization recipe"), keys, key=ms.RECIPE,
     format_func=lambda k: mc.recipe_info(k).title,
     help=_("TensorFlow Lite's four post-training recipes, emulated exactly, and our own schemes from quantlib."),
 )
 n_calib = c_n.slider(
-    _("Representative dataset (texts)"), 1, 32, 16, key="model_n_calib",
+    _("Representative dataset (texts)"), 1, 32, key=ms.N_CALIB,
     help=_("How many calibration texts set the activation ranges of full-integer int8 and 16x8 (and the statistics of the SmoothQuant and calibration sections below)."),
 )
 recipe = mc.recipe_info(key)
@@ -103,119 +108,131 @@ rank_table = figs.ranking_table(texts, ranking(ref_result["embeddings"], query),
 st.dataframe(rank_table, hide_index=True, width="stretch")
 st.caption(_("The {k} texts nearest to the query by cosine similarity of the embeddings, float32 beside the quantized model; the change column says where the quantized model's text stood in float32's ranking.").format(k=TOP_RANKS))
 
+# ------------------------------------------------------------------ 2-6. the sections, lazily
+# Only the open tab is computed (on_change="rerun"): the first visit runs the recipe above and
+# one section, not every study at once.
+st.divider()
+t_recipes, t_outliers, t_smooth, t_sens, t_cal = st.tabs([_(label) for label in ms.SECTIONS.values()], key=ms.TAB, on_change="rerun")
 # ------------------------------------------------------------------ 2. all recipes
-st.header(_("Every recipe"))
-bar = st.progress(0.0, text=_("Running the recipes…"))
-all_results = []
-for i, k in enumerate(keys):
-    needs = mc.recipe_info(k).needs_calibration
-    all_results.append(mc.run(k, (), n_calib if needs else 0))
-    bar.progress((i + 1) / len(keys), text=_("Running the recipes… {done} of {total}").format(done=i + 1, total=len(keys)))
-bar.empty()
-st.dataframe(
-    figs.recipes_table(all_results, labels), hide_index=True, width="stretch", height="content",
-    column_config={labels["col_recipe"]: st.column_config.TextColumn(width=260, pinned=True)},
-)
-st.plotly_chart(figs.size_cosine_figure(all_results, key, labels), key="model_size_chart", config=PLOTLY_CONFIG)
-st.caption(_("Without a per-layer mix; the recipe chosen above is the large magenta marker, float32 itself (no damage) is left out of the log axis. Down and to the left is better: closer to float32 with fewer bytes."))
+with t_recipes:
+    if t_recipes.open:
+        bar = st.progress(0.0, text=_("Running the recipes…"))
+        all_results = []
+        for i, k in enumerate(keys):
+            needs = mc.recipe_info(k).needs_calibration
+            all_results.append(mc.run(k, (), n_calib if needs else 0))
+            bar.progress((i + 1) / len(keys), text=_("Running the recipes… {done} of {total}").format(done=i + 1, total=len(keys)))
+        bar.empty()
+        st.dataframe(
+            figs.recipes_table(all_results, labels), hide_index=True, width="stretch", height="content",
+            column_config={labels["col_recipe"]: st.column_config.TextColumn(width=260, pinned=True)},
+        )
+        st.plotly_chart(figs.size_cosine_figure(all_results, key, labels), key="model_size_chart", config=PLOTLY_CONFIG)
+        st.caption(_("Without a per-layer mix; the recipe chosen above is the large magenta marker, float32 itself (no damage) is left out of the log axis. Down and to the left is better: closer to float32 with fewer bytes."))
 
 # ------------------------------------------------------------------ 3. outliers
-st.header(_("Activation outliers"))
-st.caption(
-    _("The largest |x| of every input channel of a Linear over the evaluation set's tokens. A few channels are one to two orders of magnitude larger than the rest: a per-tensor int8 scale has to cover them, so every other channel gets only a few levels. Q, K and V share one input.")
-)
-out_names = [n for n in names if n.split(".")[1] != "k" and n.split(".")[1] != "v"]
-out_name = st.selectbox(_("Linear"), out_names, index=out_names.index("layer0.ffn_up"), key="model_outlier_layer")
-stats = mc.outlier_stats()[out_name]
-reports = mc.outliers(OUTLIER_FACTOR)
-rep = reports[out_name]
-st.plotly_chart(
-    figs.absmax_figure(stats["absmax"], rep.channels, stats["argmax_token"], stats["argmax_pos"], OUTLIER_FACTOR, labels),
-    key="model_absmax_chart", config=PLOTLY_CONFIG,
-)
-if rep.channels.size:
-    st.dataframe(figs.outlier_table(rep, labels), hide_index=True, width="stretch")
-else:
-    st.caption(_("No channel of {name} reaches {factor}× the median.").format(name=out_name, factor=f"{OUTLIER_FACTOR:g}"))
-n_out = sum(r.channels.size for r in reports.values())
-n_cls = sum(int((r.positions == 0).sum()) for r in reports.values())
-n_sep = sum(sum(t == "[SEP]" for t in r.tokens) for r in reports.values())
-down_top = []
-for lay in layers:
-    d = mc.outlier_stats()[f"{lay}.ffn_down"]
-    j = int(d["absmax"].argmax())
-    down_top.append(f"{lay} {j} ({d['argmax_token'][j]})")
-st.markdown(
-    _("Over all {linears} Linears: {n} outlier channels (≥ {factor}× the median), {cls} of them produced by the [CLS] token and {sep} by [SEP]. The largest FFN-down input channel of each layer, and its token: {down}.").format(
-        linears=len(names), n=n_out, factor=f"{OUTLIER_FACTOR:g}", cls=n_cls, sep=n_sep, down=", ".join(down_top)
-    )
-)
+with t_outliers:
+    if t_outliers.open:
+        st.caption(
+            _("The largest |x| of every input channel of a Linear over the evaluation set's tokens. A few channels are one to two orders of magnitude larger than the rest: a per-tensor int8 scale has to cover them, so every other channel gets only a few levels. Q, K and V share one input.")
+        )
+        out_names = [n for n in names if n.split(".")[1] != "k" and n.split(".")[1] != "v"]
+        out_name = st.selectbox(_("Linear"), out_names, index=out_names.index("layer0.ffn_up"), key="model_outlier_layer")
+        stats = mc.outlier_stats()[out_name]
+        reports = mc.outliers(OUTLIER_FACTOR)
+        rep = reports[out_name]
+        st.plotly_chart(
+            figs.absmax_figure(stats["absmax"], rep.channels, stats["argmax_token"], stats["argmax_pos"], OUTLIER_FACTOR, labels),
+            key="model_absmax_chart", config=PLOTLY_CONFIG,
+        )
+        if rep.channels.size:
+            st.dataframe(figs.outlier_table(rep, labels), hide_index=True, width="stretch")
+        else:
+            st.caption(_("No channel of {name} reaches {factor}× the median.").format(name=out_name, factor=f"{OUTLIER_FACTOR:g}"))
+        n_out = sum(r.channels.size for r in reports.values())
+        n_cls = sum(int((r.positions == 0).sum()) for r in reports.values())
+        n_sep = sum(sum(t == "[SEP]" for t in r.tokens) for r in reports.values())
+        down_top = []
+        for lay in layers:
+            d = mc.outlier_stats()[f"{lay}.ffn_down"]
+            j = int(d["absmax"].argmax())
+            down_top.append(f"{lay} {j} ({d['argmax_token'][j]})")
+        st.markdown(
+            _("Over all {linears} Linears: {n} outlier channels (≥ {factor}× the median), {cls} of them produced by the [CLS] token and {sep} by [SEP]. The largest FFN-down input channel of each layer, and its token: {down}.").format(
+                linears=len(names), n=n_out, factor=f"{OUTLIER_FACTOR:g}", cls=n_cls, sep=n_sep, down=", ".join(down_top)
+            )
+        )
 
 # ------------------------------------------------------------------ 4. SmoothQuant
-st.header(_("SmoothQuant"))
-st.caption(
-    _("SmoothQuant divides each input channel j by s_j = max|X_j|^α / max|W_j|^(1−α) and multiplies the weight column by it: the product is unchanged, but the activation outliers move into the weights. Then W8A8: weights int8 per output channel, activations int8 per tensor.")
-)
-c_alpha, c_sq = st.columns(2, vertical_alignment="bottom")
-alpha = c_alpha.slider(_("Migration strength α"), 0.0, 1.0, 0.5, 0.05, key="model_alpha", help=_("0: nothing moves; 1: all of the activation range moves into the weights."))
-sq_name = c_sq.selectbox(_("Linear"), names, index=names.index("layer0.ffn_down"), key="model_sq_layer")
-view = mc.smooth_view(sq_name, alpha, n_calib)
-st.plotly_chart(figs.smooth_figure(view, labels), key="model_smooth_chart", config=PLOTLY_CONFIG)
-st.caption(
-    _("Spread (largest channel ÷ median channel): X {xb} → {xa}, W {wb} → {wa}.").format(
-        xb=f"{view.x_spread[0]:.3g}", xa=f"{view.x_spread[1]:.3g}", wb=f"{view.w_spread[0]:.3g}", wa=f"{view.w_spread[1]:.3g}"
-    )
-)
-sq_rows = mc.smooth_table(alpha, n_calib)
-variants = mc.smooth_variants(alpha, n_calib)
-hurt = [r for r in sq_rows if r["smoothing_hurts"]]
-worst = max(hurt, key=lambda r: r["w8a8_smooth"] / r["w8a8"]) if hurt else None
-why = mc.smooth_view(worst["name"], alpha, n_calib) if worst else None
-down_views = [mc.smooth_view(f"{lay}.ffn_down", alpha, n_calib) for lay in layers]
-findings = figs.smooth_findings(sq_rows, variants, alpha, why, down_views, OUTLIER_FACTOR, labels)
-st.markdown("\n".join(f"- {s}" for s in findings))
-st.subheader(_("Per Linear: relative output error"))
-st.dataframe(figs.smooth_table(sq_rows, labels), hide_index=True, width="stretch", height=320)
-st.caption(_("‖Y_q − Y‖ / ‖Y‖ of each Linear alone on the evaluation set's inputs (bias left out). Spread: largest channel maximum ÷ median channel maximum."))
-st.subheader(_("Whole model"))
-st.dataframe(figs.variants_table(variants, labels), hide_index=True, width="stretch")
+with t_smooth:
+    if t_smooth.open:
+        st.caption(
+            _("SmoothQuant divides each input channel j by s_j = max|X_j|^α / max|W_j|^(1−α) and multiplies the weight column by it: the product is unchanged, but the activation outliers move into the weights. Then W8A8: weights int8 per output channel, activations int8 per tensor.")
+        )
+        c_alpha, c_sq = st.columns(2, vertical_alignment="bottom")
+        alpha = c_alpha.slider(_("Migration strength α"), 0.0, 1.0, 0.5, 0.05, key="model_alpha", help=_("0: nothing moves; 1: all of the activation range moves into the weights."))
+        sq_name = c_sq.selectbox(_("Linear"), names, index=names.index("layer0.ffn_down"), key="model_sq_layer")
+        view = mc.smooth_view(sq_name, alpha, n_calib)
+        st.plotly_chart(figs.smooth_figure(view, labels), key="model_smooth_chart", config=PLOTLY_CONFIG)
+        st.caption(
+            _("Spread (largest channel ÷ median channel): X {xb} → {xa}, W {wb} → {wa}.").format(
+                xb=f"{view.x_spread[0]:.3g}", xa=f"{view.x_spread[1]:.3g}", wb=f"{view.w_spread[0]:.3g}", wa=f"{view.w_spread[1]:.3g}"
+            )
+        )
+        sq_rows = mc.smooth_table(alpha, n_calib)
+        variants = mc.smooth_variants(alpha, n_calib)
+        hurt = [r for r in sq_rows if r["smoothing_hurts"]]
+        worst = max(hurt, key=lambda r: r["w8a8_smooth"] / r["w8a8"]) if hurt else None
+        why = mc.smooth_view(worst["name"], alpha, n_calib) if worst else None
+        down_views = [mc.smooth_view(f"{lay}.ffn_down", alpha, n_calib) for lay in layers]
+        findings = figs.smooth_findings(sq_rows, variants, alpha, why, down_views, OUTLIER_FACTOR, labels)
+        st.markdown("\n".join(f"- {s}" for s in findings))
+        st.subheader(_("Per Linear: relative output error"))
+        st.dataframe(figs.smooth_table(sq_rows, labels), hide_index=True, width="stretch", height=320)
+        st.caption(_("‖Y_q − Y‖ / ‖Y‖ of each Linear alone on the evaluation set's inputs (bias left out). Spread: largest channel maximum ÷ median channel maximum."))
+        st.subheader(_("Whole model"))
+        st.dataframe(figs.variants_table(variants, labels), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ 5. sensitivity
-st.header(_("Per-layer sensitivity"))
-if key == "float32":
-    st.info(_("float32 quantizes nothing: choose a recipe above to see which layers it hurts."), icon=":material/info:")
-else:
-    group_labels = {"linear": _("one Linear"), "layer": _("one layer"), "kind": _("one kind, every layer")}
-    groups = st.segmented_control(
-        _("Quantize at a time"), list(group_labels), default="linear", key="model_groups", format_func=group_labels.__getitem__,
-    ) or "linear"
-    sens_bar = st.progress(0.0, text=_("Quantizing one group at a time…"))
+with t_sens:
+    if t_sens.open:
+        if key == "float32":
+            st.info(_("float32 quantizes nothing: choose a recipe above to see which layers it hurts."), icon=":material/info:")
+        else:
+            group_labels = {"linear": _("one Linear"), "layer": _("one layer"), "kind": _("one kind, every layer")}
+            groups = st.segmented_control(
+                _("Quantize at a time"), list(group_labels), default="linear", key="model_groups", format_func=group_labels.__getitem__,
+            ) or "linear"
+            sens_bar = st.progress(0.0, text=_("Quantizing one group at a time…"))
 
-    def on_progress(done: int, total: int, label: str) -> None:
-        sens_bar.progress(done / total, text=_("Quantizing one group at a time… {done} of {total} ({label})").format(done=done, total=total, label=label))
+            def on_progress(done: int, total: int, label: str) -> None:
+                sens_bar.progress(done / total, text=_("Quantizing one group at a time… {done} of {total} ({label})").format(done=done, total=total, label=label))
 
-    sens = mc.sensitivity(key, n_calib, groups, on_progress)
-    sens_bar.empty()
-    st.plotly_chart(figs.sensitivity_figure(sens, labels), key="model_sens_chart", config=PLOTLY_CONFIG)
-    worst_s = max(sens, key=lambda r: 1 - r["metrics"]["mean_cosine"])
-    st.caption(
-        _("{recipe}, without the per-layer mix: each bar quantizes only that group and keeps the rest in float32. The most sensitive: {group} (mean cosine {cos}); keep it in float32 with the per-layer mix above.").format(
-            recipe=recipe.title, group=worst_s["group"], cos=f"{worst_s['metrics']['mean_cosine']:.5f}"
-        )
-    )
+            sens = mc.sensitivity(key, n_calib, groups, on_progress)
+            sens_bar.empty()
+            st.plotly_chart(figs.sensitivity_figure(sens, labels), key="model_sens_chart", config=PLOTLY_CONFIG)
+            worst_s = max(sens, key=lambda r: 1 - r["metrics"]["mean_cosine"])
+            st.caption(
+                _("{recipe}, without the per-layer mix: each bar quantizes only that group and keeps the rest in float32. The most sensitive: {group} (mean cosine {cos}); keep it in float32 with the per-layer mix above.").format(
+                    recipe=recipe.title, group=worst_s["group"], cos=f"{worst_s['metrics']['mean_cosine']:.5f}"
+                )
+            )
 
 # ------------------------------------------------------------------ 6. calibration
-st.header(_("Calibration"))
-st.caption(
-    _("Four ways to choose the clip range of a static int8 activation quantizer, from the representative dataset's inputs of one Linear: min-max keeps everything, percentile drops the top 0.01%, MSE minimises the rounding plus clipping error, KL is TensorRT's entropy calibration. The end-to-end columns quantize only this Linear (input int8 with that clip, weight int8 per channel).")
-)
-cal_name = st.selectbox(_("Linear"), names, index=names.index("layer0.ffn_up"), key="model_cal_layer")
-study = mc.calibration_study(cal_name, n_calib)
-st.plotly_chart(figs.calibration_figure(study["values"], study["rows"], cal_name, labels=labels), key="model_cal_chart", config=PLOTLY_CONFIG)
-st.dataframe(figs.calibration_table(study["rows"], labels), hide_index=True, width="stretch")
-best_cal = max(study["rows"], key=lambda r: r["metrics"]["mean_cosine"])
-st.caption(
-    _("Best end to end here: {method} (mean cosine {cos}). A tighter clip rounds the many small values more finely but clips the outlier channels.").format(
-        method=labels.get(f"method_{best_cal['method']}", best_cal["method"]), cos=f"{best_cal['metrics']['mean_cosine']:.6f}"
-    )
-)
+with t_cal:
+    if t_cal.open:
+        st.caption(
+            _("Four ways to choose the clip range of a static int8 activation quantizer, from the representative dataset's inputs of one Linear: min-max keeps everything, percentile drops the top 0.01%, MSE minimises the rounding plus clipping error, KL is TensorRT's entropy calibration. The end-to-end columns quantize only this Linear (input int8 with that clip, weight int8 per channel).")
+        )
+        cal_name = st.selectbox(_("Linear"), names, index=names.index("layer0.ffn_up"), key="model_cal_layer")
+        study = mc.calibration_study(cal_name, n_calib)
+        st.plotly_chart(figs.calibration_figure(study["values"], study["rows"], cal_name, labels=labels), key="model_cal_chart", config=PLOTLY_CONFIG)
+        st.dataframe(figs.calibration_table(study["rows"], labels), hide_index=True, width="stretch")
+        best_cal = max(study["rows"], key=lambda r: r["metrics"]["mean_cosine"])
+        st.caption(
+            _("Best end to end here: {method} (mean cosine {cos}). A tighter clip rounds the many small values more finely but clips the outlier channels.").format(
+                method=labels.get(f"method_{best_cal['method']}", best_cal["method"]), cos=f"{best_cal['metrics']['mean_cosine']:.6f}"
+            )
+        )
+
+ms.model_write_url()

@@ -48,6 +48,7 @@ def open_model(**query) -> AppTest:
         at.query_params["lang"] = query["lang"]
     at.run()
     at.switch_page(PAGE)
+    at.query_params.update(query)
     t0 = time.perf_counter()
     at.run()
     TIMES.setdefault("first", time.perf_counter() - t0)
@@ -80,17 +81,45 @@ def test_defaults(direct):
     assert meaning(at, "model size").startswith(f"{res.size.total:,} bytes")
     # the TFLite converter code is shown
     assert any("representative_dataset" in c.value for c in at.code)
-    # five charts: recipes, absmax, SmoothQuant, sensitivity, calibration
-    assert len(charts(at)) == 5
-    # every recipe compared
+    # the sections are lazy tabs: only the first (every recipe compared) is computed
+    assert [t.label for t in at.tabs] == ["Every recipe", "Activation outliers", "SmoothQuant", "Per-layer sensitivity", "Calibration"]
+    assert len(charts(at)) == 1
     table = at.dataframe[2].value
     assert table["Recipe"].tolist() == [r.title for r in RECIPES.values()]
-    # the vocabulary note and the computed findings
-    info = at.info[0].value
+    info = at.info[0].value  # the vocabulary note
     assert "244 CJK characters" in info and "(0% [UNK])" in info
-    md = markdown(at)
-    assert "It hurts ffn_down in" in md and "Whole model, best variant:" in md
-    assert "layer0 856 ([CLS])" in md
+    assert not at.query_params.get("section")  # the default section is not written into the URL
+
+
+@pytest.mark.parametrize(
+    "section, chart, text",
+    [
+        ("outliers", "absmax", "layer0 856 ([CLS])"),
+        ("smoothquant", None, "It hurts ffn_down in"),
+        ("sensitivity", None, "The most sensitive:"),
+        ("calibration", None, "Best end to end here:"),
+    ],
+)
+def test_each_section_opens_from_the_url(section, chart, text):
+    """Each lazy section computes and shows its findings when opened (here from ?section=)."""
+    at = open_model(section=section)
+    assert len(charts(at)) == 1  # that section's chart, nothing else computed
+    page_text = markdown(at) + "\n".join(c.value for c in at.caption)
+    assert text in page_text
+    if section == "smoothquant":
+        assert "Whole model, best variant:" in page_text
+
+
+def test_url_state_round_trip_and_bad_values():
+    at = open_model(recipe="w8a8", calib="8", section="calibration")
+    assert at.selectbox(key="model_recipe").value == "w8a8" and at.slider(key="model_n_calib").value == 8
+    assert dict(at.query_params) == {"recipe": ["w8a8"], "calib": ["8"], "section": ["calibration"]} or (
+        at.query_params.get("recipe") in ("w8a8", ["w8a8"]) and at.query_params.get("section") in ("calibration", ["calibration"])
+    )
+    bad = open_model(recipe="nope", calib="99", section="everything")
+    warnings = " ".join(w.value for w in bad.warning)
+    assert "recipe='nope'" in warnings and "calib='99'" in warnings and "section='everything'" in warnings
+    assert bad.selectbox(key="model_recipe").value == "tflite_int8" and bad.slider(key="model_n_calib").value == 16
 
 
 def test_rerun_is_cached():
@@ -113,6 +142,8 @@ def test_another_recipe(direct):
     assert not any("representative_dataset" in c.value for c in at.code)
     assert any("TFLite has no converter setting" in c.value for c in at.caption)
     # the sensitivity caption names the recipe
+    at.query_params["section"] = "sensitivity"
+    rerun_ok(at)
     assert any(RECIPES["w8a8"].title in c.value for c in at.caption)
 
 
@@ -143,16 +174,17 @@ def test_representative_dataset_size(direct):
 
 # ------------------------------------------------------------------ SmoothQuant
 def test_alpha_change():
-    at = open_model()
+    at = open_model(section="smoothquant")
     assert "At α = 0.50," in markdown(at)
-    before = at.dataframe[-3].value.copy()  # the per-Linear SmoothQuant table
+    per_linear = lambda: next(d.value for d in at.dataframe if "W8A8 + SmoothQuant" in d.value.columns)  # noqa: E731
+    before = per_linear().copy()  # the per-Linear SmoothQuant table
     at.slider(key="model_alpha").set_value(0.8)
     rerun_ok(at)
     assert "At α = 0.80," in markdown(at)
-    after = at.dataframe[-3].value
+    after = per_linear()
     assert after["W8A8"].tolist() == before["W8A8"].tolist()  # unsmoothed: unchanged
     assert after["W8A8 + SmoothQuant"].tolist() != before["W8A8 + SmoothQuant"].tolist()
-    legend = [t.get("name") for t in charts(at)[2]["data"]]
+    legend = [t.get("name") for t in charts(at)[0]["data"]]
     assert "after smoothing (α = 0.80)" in legend
 
 

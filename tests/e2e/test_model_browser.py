@@ -1,8 +1,10 @@
-"""The PTQ studio page (/model) in a real browser: it loads without an exception and draws its
-five charts; screenshots at 1280 px and 390 px go to test-results/screenshots/ for a person
-to look at (they are not compared to anything)."""
+"""The PTQ studio page (/model) in a real browser: it loads without an exception, each of its
+five lazy sections opens and draws its chart; screenshots at 1280 px and 390 px go to
+test-results/screenshots/ for a person to look at (they are not compared to anything)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -12,15 +14,21 @@ from .conftest import ROOT, wait_idle
 pytest.importorskip("tokenizers")
 
 SHOTS = ROOT / "test-results" / "screenshots"
-N_CHARTS = 5  # every recipe, absmax, SmoothQuant, sensitivity, calibration
+N_CHARTS = 1  # the open section's chart: the sections are lazy tabs
+SECTIONS = [  # tab label, text its findings show
+    ("Activation outliers", "outlier channels"),
+    ("SmoothQuant", "It hurts ffn_down in"),
+    ("Per-layer sensitivity", "The most sensitive:"),
+    ("Calibration", "Best end to end here:"),
+]
 SIZES = [("desktop", 1280, 7600), ("phone", 390, 17000)]
 
 
 def _open(page, path: str = "/model") -> None:
     page.goto(path)
     expect(page.get_by_role("heading", name="PTQ studio", exact=True).first).to_be_visible(timeout=60_000)
-    # the last section has been drawn: the run got to the end
-    expect(page.get_by_text("Best end to end here:", exact=False).first).to_be_visible(timeout=120_000)
+    # the open section (every recipe compared) has been drawn: the run got to the end
+    expect(page.get_by_text("Without a per-layer mix", exact=False).first).to_be_visible(timeout=120_000)
     wait_idle(page, timeout=120_000)
 
 
@@ -33,7 +41,6 @@ def test_model_page_renders(browser, base_url, size):
         _open(page)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         expect(page.locator(".js-plotly-plot")).to_have_count(N_CHARTS, timeout=30_000)
-        expect(page.get_by_text("It hurts ffn_down in", exact=False).first).to_be_visible()
         page.wait_for_timeout(1500)  # let the charts and the data grids settle
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"model-default-{label}.png"), full_page=True)
@@ -56,3 +63,20 @@ def test_choosing_a_recipe_updates_the_page(browser, base_url):
     finally:
         context.close()
 
+
+def test_each_section_opens(browser, base_url):
+    """Clicking a tab computes that section (a rerun) and draws its chart, with no exception;
+    the URL follows (?section=...)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 2400}, base_url=base_url)
+    page = context.new_page()
+    try:
+        _open(page)
+        for label, text in SECTIONS:
+            page.get_by_role("tab", name=label).click()
+            expect(page.get_by_text(text, exact=False).first).to_be_visible(timeout=120_000)
+            wait_idle(page, timeout=120_000)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            expect(page.get_by_role("tabpanel").locator(".js-plotly-plot")).to_have_count(1, timeout=30_000)
+        expect(page).to_have_url(re.compile(r"section=calibration"))
+    finally:
+        context.close()
