@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .blocks import CHUNK, Layout, run_tiles
+from .blocks import Layout, run_tiles
 
 __all__ = [
     "Scratch",
@@ -40,7 +40,7 @@ class Scratch:
         key = (name, dtype)
         buf = self._bufs.get(key)
         if buf is None or buf.size < n:
-            buf = np.empty(max(n, CHUNK), dtype)
+            buf = np.empty(n, dtype)  # a tile's size (at most CHUNK): small tensors get small buffers
             self._bufs[key] = buf
         return buf[:n].reshape(shape)
 

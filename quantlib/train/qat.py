@@ -47,6 +47,7 @@ from .fakequant import (
     WeightFakeQuant,
     sym_fixed,
 )
+from .loop import train
 
 __all__ = [
     "BITS_CHOICES",
@@ -123,13 +124,9 @@ class QATSettings:
 # ====================================================================== the float network
 def train_float(data: Digits, *, sizes=(64, 128, 10), epochs: int = 20, lr: float = 1e-2, batch_size: int = 64, seed: int = 0) -> nn.Params:
     """The float32 network every method starts from: He init, Adam, ``epochs`` over the training
-    set (amp's ``train`` when :mod:`quantlib.train.loop` is there, else :func:`finetune`)."""
+    set with :func:`quantlib.train.loop.train`."""
     params = nn.init_mlp(sizes, seed=seed)
-    try:
-        from .loop import train
-    except ImportError:  # pragma: no cover - the shared loop is not there yet
-        return finetune(params, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed).params
-    hist = train(params, data, policy=FLOAT, optimizer=nn.Adam(lr=lr), epochs=epochs, batch_size=batch_size, seed=seed)
+    hist = train(params, data, policy=FLOAT, optimizer=nn.Adam(lr=lr), epochs=epochs, batch_size=batch_size, seed=seed, stats=False)
     return hist.params
 
 
@@ -161,50 +158,23 @@ def finetune(
     on_step: Callable[[dict], None] | None = None,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> FitResult:
-    """Train a copy of ``params`` (Adam, float32) with the hooks; the hooks' learnable
-    ``params`` (LSQ clips) get their own Adam with the same lr.  ``evaluate(params)`` gives
-    the test accuracy after each epoch (default: the hooks' forward on the test set);
-    ``on_step({"epoch", "step", "steps", "loss"})`` and ``on_epoch({"epoch", "loss", "accuracy"})``
-    are called as it goes.  Deterministic for a seed: the order of the batches comes from it."""
-    t0 = time.perf_counter()
-    params = nn.copy_params(params)
-    hooks = _hook_list(weight_hooks, input_hooks)
-    opt = nn.Adam(lr=lr)
-    hook_opt = nn.Adam(lr=lr) if hooks else None
-    rng = np.random.default_rng(seed)
-    n = len(data.x_train)
-    per_epoch = -(-n // batch_size)
-    if evaluate is None:
-        def evaluate(p):
-            return nn.evaluate(p, data.x_test, data.y_test, policy=FLOAT, weight_hooks=weight_hooks, input_hooks=input_hooks)[0]
-    step_loss = np.zeros(epochs * per_epoch, np.float64)
-    epoch_loss = np.zeros(epochs)
-    epoch_acc = np.zeros(epochs)
-    k = 0
-    for e in range(epochs):
-        perm = rng.permutation(n)
-        total = 0.0
-        for s in range(0, n, batch_size):
-            idx = perm[s : s + batch_size]
-            for h in hooks:
-                for g in h.grads.values():
-                    g[...] = 0
-            logits, cache = nn.forward(params, data.x_train[idx], policy=FLOAT, weight_hooks=weight_hooks, input_hooks=input_hooks)
-            loss, dlogits = nn.softmax_cross_entropy(logits, data.y_train[idx])
-            grads = nn.backward(params, cache, dlogits, policy=FLOAT, weight_hooks=weight_hooks, input_hooks=input_hooks)
-            opt.step(params, grads)
-            if hooks:
-                hook_opt.step([h.params for h in hooks], [h.grads for h in hooks])
-            step_loss[k] = loss
-            total += loss * len(idx)
-            k += 1
-            if on_step is not None:
-                on_step({"epoch": e, "step": k, "steps": epochs * per_epoch, "loss": float(loss)})
-        epoch_loss[e] = total / n
-        epoch_acc[e] = evaluate(params)
-        if on_epoch is not None:
-            on_epoch({"epoch": e + 1, "loss": float(epoch_loss[e]), "accuracy": float(epoch_acc[e])})
-    return FitResult(params=params, step_loss=step_loss, epoch_loss=epoch_loss, epoch_acc=epoch_acc, seconds=time.perf_counter() - t0)
+    """QAT's fine-tune: :func:`quantlib.train.loop.train` in float32 with Adam (the hooks'
+    learnable ``params``, LSQ clips, get the same Adam), without its gradient statistics.
+    ``evaluate(params)`` gives the test accuracy after each epoch (default: the hooks'
+    forward on the test set); ``on_step({"epoch", "step", "steps", "loss"})`` (epoch from 0)
+    and ``on_epoch({"epoch", "loss", "accuracy"})`` are called as it goes.  ``epochs=0``
+    returns a copy of ``params``.  Deterministic for a seed: the order of the batches comes from it."""
+    if epochs == 0:
+        empty = np.zeros(0)
+        return FitResult(params=nn.copy_params(params), step_loss=empty, epoch_loss=empty, epoch_acc=empty, seconds=0.0)
+    step_cb = None if on_step is None else (lambda r: on_step({"epoch": r.epoch - 1, "step": r.step, "steps": r.n_steps, "loss": r.loss}))
+    epoch_cb = None if on_epoch is None else (lambda r: on_epoch({"epoch": r.epoch, "loss": r.train_loss, "accuracy": r.test_accuracy}))
+    h = train(
+        params, data, policy=FLOAT, optimizer=nn.Adam(lr=lr), epochs=epochs, batch_size=batch_size, seed=seed,
+        weight_hooks=weight_hooks, input_hooks=input_hooks, on_step=step_cb, on_epoch=epoch_cb,
+        evaluate_fn=None if evaluate is None else (lambda p: (evaluate(p), math.nan)), stats=False,
+    )
+    return FitResult(params=h.params, step_loss=h.step_loss, epoch_loss=h.epoch_train_loss, epoch_acc=h.epoch_test_accuracy, seconds=h.seconds)
 
 
 # ====================================================================== quantizers of the network
