@@ -33,7 +33,7 @@ def test_default_training_runs_and_shows_results(page, base_url):
     page.goto(base_url + "/amp")
     expect(page.get_by_role("heading", name="Mixed precision training").first).to_be_visible(timeout=LONG)
     _results(page)
-    assert page.locator(".js-plotly-plot").count() == 4
+    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=30_000)  # charts mount asynchronously
     expect(page.get_by_text("pure float16", exact=False).first).to_be_visible()
     # change the settings through the form: 2 epochs, then Train
     epochs = page.get_by_label("Epochs")
