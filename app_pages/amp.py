@@ -14,13 +14,13 @@ from figures.training import live_loss_frame, live_loss_spec
 from lab import amp_cached as ac
 from lab.amp_cached import AMP, RUNS
 from lab.i18n import _
+from lab.widgets import PLOTLY_CONFIG
 from quantlib.train import load_digits
 from quantlib.train.amp import format_range, lost_update_example
 from quantlib.train.loop import GRAD_KINDS
 
 LIVE_EVERY = 0.4  # seconds between live-chart updates while training (each costs a chart round trip)
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 ss = st.session_state
 ac.amp_load_url()
 

@@ -12,9 +12,9 @@ from lab import cached, state, widgets
 from lab.display import formats_labels
 from lab.i18n import N_, _, current_lang
 from lab.state import FMTS
+from lab.widgets import PLOTLY_CONFIG
 from quantlib import FORMATS
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 VIEW_LABELS = {
     "scaled": N_("÷ max (as block scaling uses them)"),
     "linear": N_("linear"),

@@ -12,10 +12,10 @@ from figures import model as figs
 from lab import model_cached as mc
 from lab import model_state as ms
 from lab import widgets
+from lab.widgets import PLOTLY_CONFIG
 from lab.i18n import _
 from lab.model_display import model_labels
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 KINDS = figs.KINDS
 OUTLIER_FACTOR = 6.0
 TOP_RANKS = 5

@@ -17,13 +17,13 @@ from figures.training import live_loss_frame, live_loss_spec
 from lab import qat_cached as qc
 from lab import qat_state as qs
 from lab import widgets
+from lab.widgets import PLOTLY_CONFIG
 from lab.i18n import _
 from lab.qat_display import CAL_NAMES, family_findings, findings, qat_labels
 from lab.qat_state import QAT
 from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, level_changes
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 LIVE_EVERY = 0.5  # seconds between redraws of the live loss chart
 BAR_EVERY = 0.1  # seconds between redraws of the progress bar
 

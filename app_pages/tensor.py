@@ -15,6 +15,7 @@ from figures import tensor as figs
 from lab import tensor_cached as tc
 from lab import tensor_state as ts
 from lab import widgets
+from lab.widgets import PLOTLY_CONFIG
 from lab.i18n import N_, _
 from lab.tensor_state import TL
 from lab.tensor_widgets import scheme_picker
@@ -22,7 +23,6 @@ from quantlib import PRESETS
 from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.tensorio import TensorFileError, supported_extensions
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 SOURCE_LABELS = {"sample": N_("Built-in sample"), "upload": N_("Upload a file")}
 SIZE_LABELS = {"default": N_("default size"), "1M": N_("1 M values"), "4M": N_("4 M values"), "16M": N_("16 M values")}
 RULES = {

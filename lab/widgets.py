@@ -24,7 +24,11 @@ from .i18n import N_, _
 __all__ = [
     "format_label", "format_picker", "custom_format_control", "rounding_picker", "bit_toggles", "fields_html", "table_html",
     "inject_css", "ROUNDING_LABELS", "NONFINITE_LABELS", "grid_html", "code_table_html", "kind_legend_html", "frame_html",
+    "PLOTLY_CONFIG",
 ]
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+"""The ``config`` every page passes to ``st.plotly_chart``: no plotly logo, no lasso/box select."""
 
 ROUNDING_LABELS = {
     "nearest_even": N_("nearest, ties to even (IEEE default)"),
