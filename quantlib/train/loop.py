@@ -253,77 +253,80 @@ def train(
     check_lost = wfmt not in ("float32", "float64")
 
     step = 0
-    for epoch in range(epochs):
-        perm = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            idx = perm[start : start + batch_size]
-            logits, cache = forward(params, x_all[idx], policy=policy, weight_hooks=weight_hooks, input_hooks=input_hooks, rng=round_rng)
-            loss, dlogits = softmax_cross_entropy(logits, y_all[idx])
-            scale = scaler.scale if scaler is not None else 1.0
-            scales[step] = scale
-            step_loss[step] = loss if np.isfinite(loss) else np.nan
-            for h in hooks:
-                for g in h.grads.values():
-                    g[...] = 0
-            counter.set_step(step, scale)
-            if scale != 1.0:
-                dlogits = dlogits * dt(scale)
-            grads = backward(
-                params, cache, dlogits, policy=policy, weight_hooks=weight_hooks, input_hooks=input_hooks, stats=backward_stats, rng=round_rng
-            )
-            hook_grads = [h.grads for h in hooks]
-            if scaler is not None:
-                found_inf = not all(np.isfinite(v).all() for g in grads + hook_grads for v in g.values())
-                take = scaler.update(found_inf)
-            else:
-                take = True
-            skipped[step] = not take
-            if take:
+    # inf/NaN are expected here (a loss scale that overflows a format): they are counted and the
+    # step is skipped, so numpy's warnings about them would only be noise
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(epochs):
+            perm = rng.permutation(n)
+            for start in range(0, n, batch_size):
+                idx = perm[start : start + batch_size]
+                logits, cache = forward(params, x_all[idx], policy=policy, weight_hooks=weight_hooks, input_hooks=input_hooks, rng=round_rng)
+                loss, dlogits = softmax_cross_entropy(logits, y_all[idx])
+                scale = scaler.scale if scaler is not None else 1.0
+                scales[step] = scale
+                step_loss[step] = loss if np.isfinite(loss) else np.nan
+                for h in hooks:
+                    for g in h.grads.values():
+                        g[...] = 0
+                counter.set_step(step, scale)
                 if scale != 1.0:
-                    inv = 1.0 / scale
-                    grads = [{k: (v.astype(np.float64) * inv).astype(dt) for k, v in g.items()} for g in grads]
-                    hook_grads = [{k: np.asarray(v, np.float64) * inv for k, v in g.items()} for g in hook_grads]
-                hook_params = [h.params for h in hooks]
-                updates = optimizer.updates(params + hook_params, grads + hook_grads)
-                olds = [p[k] for p in params for k in p]
-                ups = [u[k] for p, u in zip(params, updates[: len(params)]) for k in p]
-                news = [o + u for o, u in zip(olds, ups)]
-                if check_lost:
-                    w_c = olds if stored == wfmt else cast_many(olds, wfmt, rounding=r)
-                    moved_to = news if stored == wfmt else [w + u for w, u in zip(w_c, ups)]
-                    kept_to = cast_many(moved_to, wfmt, rounding=r, rng=round_rng)
-                    for w, m, kt in zip(w_c, moved_to, kept_to):
-                        moved = m != w
-                        upd_changed[step] += int(np.count_nonzero(moved))
-                        upd_lost[step] += int(np.count_nonzero(moved & (kt == w)))
-                    stored_new = kept_to if stored == wfmt else cast_many(news, stored, rounding=r, rng=round_rng)
+                    dlogits = dlogits * dt(scale)
+                grads = backward(
+                    params, cache, dlogits, policy=policy, weight_hooks=weight_hooks, input_hooks=input_hooks, stats=backward_stats, rng=round_rng
+                )
+                hook_grads = [h.grads for h in hooks]
+                if scaler is not None:
+                    found_inf = not all(np.isfinite(v).all() for g in grads + hook_grads for v in g.values())
+                    take = scaler.update(found_inf)
                 else:
-                    stored_new = cast_many(news, stored, rounding=r, rng=round_rng)
-                it = iter(stored_new)
-                for p in params:
-                    for k in p:
-                        p[k] = next(it)
-                for h, u in zip(hooks, updates[len(params) :]):
-                    for k, v in u.items():
-                        cur = h.params[k]
-                        if isinstance(cur, np.ndarray) and cur.flags.writeable:
-                            cur[...] = cur + v
-                        else:
-                            h.params[k] = np.asarray(cur + v)
-            step += 1
-            if on_step is not None:
-                on_step(StepRecord(step=step, n_steps=n_steps, epoch=epoch + 1, loss=float(loss), scale=scale, skipped=not take))
-        if evaluate_fn is not None:
-            acc, tloss = evaluate_fn(params)
-        else:
-            acc, tloss = evaluate(params, data.x_test, data.y_test, policy=policy, weight_hooks=weight_hooks, input_hooks=input_hooks)
-        e_losses = step_loss[epoch * steps_per_epoch : step]
-        tr = float(np.mean(e_losses)) if np.isfinite(e_losses).all() else float("nan")
-        ep_train.append(tr)
-        ep_test_loss.append(tloss)
-        ep_test_acc.append(acc)
-        if on_epoch is not None:
-            on_epoch(EpochRecord(epoch=epoch + 1, n_epochs=epochs, train_loss=tr, test_loss=tloss, test_accuracy=acc))
+                    take = True
+                skipped[step] = not take
+                if take:
+                    if scale != 1.0:
+                        inv = 1.0 / scale
+                        grads = [{k: (v.astype(np.float64) * inv).astype(dt) for k, v in g.items()} for g in grads]
+                        hook_grads = [{k: np.asarray(v, np.float64) * inv for k, v in g.items()} for g in hook_grads]
+                    hook_params = [h.params for h in hooks]
+                    updates = optimizer.updates(params + hook_params, grads + hook_grads)
+                    olds = [p[k] for p in params for k in p]
+                    ups = [u[k] for p, u in zip(params, updates[: len(params)]) for k in p]
+                    news = [o + u for o, u in zip(olds, ups)]
+                    if check_lost:
+                        w_c = olds if stored == wfmt else cast_many(olds, wfmt, rounding=r)
+                        moved_to = news if stored == wfmt else [w + u for w, u in zip(w_c, ups)]
+                        kept_to = cast_many(moved_to, wfmt, rounding=r, rng=round_rng)
+                        for w, m, kt in zip(w_c, moved_to, kept_to):
+                            moved = m != w
+                            upd_changed[step] += int(np.count_nonzero(moved))
+                            upd_lost[step] += int(np.count_nonzero(moved & (kt == w)))
+                        stored_new = kept_to if stored == wfmt else cast_many(news, stored, rounding=r, rng=round_rng)
+                    else:
+                        stored_new = cast_many(news, stored, rounding=r, rng=round_rng)
+                    it = iter(stored_new)
+                    for p in params:
+                        for k in p:
+                            p[k] = next(it)
+                    for h, u in zip(hooks, updates[len(params) :]):
+                        for k, v in u.items():
+                            cur = h.params[k]
+                            if isinstance(cur, np.ndarray) and cur.flags.writeable:
+                                cur[...] = cur + v
+                            else:
+                                h.params[k] = np.asarray(cur + v)
+                step += 1
+                if on_step is not None:
+                    on_step(StepRecord(step=step, n_steps=n_steps, epoch=epoch + 1, loss=float(loss), scale=scale, skipped=not take))
+            if evaluate_fn is not None:
+                acc, tloss = evaluate_fn(params)
+            else:
+                acc, tloss = evaluate(params, data.x_test, data.y_test, policy=policy, weight_hooks=weight_hooks, input_hooks=input_hooks)
+            e_losses = step_loss[epoch * steps_per_epoch : step]
+            tr = float(np.mean(e_losses)) if np.isfinite(e_losses).all() else float("nan")
+            ep_train.append(tr)
+            ep_test_loss.append(tloss)
+            ep_test_acc.append(acc)
+            if on_epoch is not None:
+                on_epoch(EpochRecord(epoch=epoch + 1, n_epochs=epochs, train_loss=tr, test_loss=tloss, test_accuracy=acc))
 
     counter.finish()
     return History(
