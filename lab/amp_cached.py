@@ -129,9 +129,13 @@ def amp_load_url() -> None:
     for name, (lo, hi) in LIMITS.items():
         if name in qp:
             try:
-                ss[getattr(AMP, name)] = min(hi, max(lo, _int_param(qp, name)))
+                v = _int_param(qp, name)
             except ValueError as exc:
                 notes.append(str(exc))
+                continue
+            if not lo <= v <= hi:
+                notes.append(_("URL parameter {name}={value} is outside {lo}…{hi}: {used} is used.").format(name=name, value=v, lo=lo, hi=hi, used=min(hi, max(lo, v))))
+            ss[getattr(AMP, name)] = min(hi, max(lo, v))
     if "lr" in qp:
         try:
             lr = float(qp["lr"])

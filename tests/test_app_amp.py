@@ -42,6 +42,14 @@ def test_bad_url_is_reported_and_runs_selection_changes():
     assert "Add a run with loss scaling" in " ".join(i.value for i in at.info)
 
 
+
+def test_out_of_range_numbers_are_clamped_and_said():
+    at = open_page(PAGE, timeout=120, epochs="1", runs="float16_scaled", scale="40")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "scale=40 is outside 0…24: 24 is used." in warnings
+    assert at.number_input(key="amp_scale").value == 24
+
+
 def test_chinese():
     at = open_page(PAGE, timeout=120, lang="zh_CN", epochs="1", runs="float32|float16")
     assert "混合精度" in " ".join(t.value for t in at.title)
