@@ -13,6 +13,7 @@ from figures import amp as figs
 from figures.training import live_loss_frame, live_loss_spec
 from lab import amp_cached as ac
 from lab.amp_cached import AMP, RUNS
+from lab.amp_display import amp_labels
 from lab.i18n import _
 from lab.widgets import PLOTLY_CONFIG
 from quantlib.train import load_digits
@@ -33,34 +34,7 @@ def pct(x: float, digits: int = 2) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
-LABELS = {
-    "step": _("training step"),
-    "loss": _("training loss (moving average)"),
-    "epoch": _("epoch"),
-    "lost": _("updates lost (% of those float32 keeps)"),
-    "scale": _("loss scale (log2)"),
-    "skipped": _("skipped step (inf/NaN)"),
-    "log2g": _("log2 |gradient|"),
-    "count": _("gradient values"),
-    "underflow_zone": _("flushes to 0 in {fmt}"),
-    "subnormal": _("{fmt} smallest subnormal 2^{e}"),
-    "normal": _("{fmt} smallest normal 2^{e}"),
-    "max": _("{fmt} max {v}"),
-    "col_run": _("Run"),
-    "col_acc": _("test accuracy"),
-    "col_loss": _("test loss"),
-    "col_time": _("training time (s)"),
-    "col_under": _("gradients flushed to 0"),
-    "col_lost": _("weight updates lost"),
-    "col_skipped": _("skipped steps"),
-    "col_format": _("Format"),
-    "col_nexp": _("exponent bits"),
-    "col_nmant": _("mantissa bits"),
-    "col_max": _("largest"),
-    "col_normal": _("smallest normal"),
-    "col_sub": _("smallest subnormal"),
-    "col_binades": _("binades (log2 max/min)"),
-}
+LABELS = amp_labels()
 
 st.title(_("Mixed precision training"))
 st.caption(
