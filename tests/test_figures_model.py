@@ -3,12 +3,12 @@ tables against numbers worked out by hand, figures' traces and axes, the compute
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
 from figures import model as F
+from quantlib.model.smoothquant import SmoothView
 
 
 def met(mean=0.99, mn=0.9, nn=1.0, top=0.5, ch=0.01, worst=1) -> dict:
@@ -79,30 +79,11 @@ def test_absmax_figure_marks_outliers():
     assert list(fig.data[2].y) == [1.0, 1.0]  # the median
 
 
-@dataclass
-class View:
-    name: str
-    alpha: float
-    s: np.ndarray
-    x_before: np.ndarray
-    x_after: np.ndarray
-    w_before: np.ndarray
-    w_after: np.ndarray
-
-    @property
-    def x_spread(self):
-        return (self.x_before.max() / np.median(self.x_before), self.x_after.max() / np.median(self.x_after))
-
-    @property
-    def w_spread(self):
-        return (self.w_before.max() / np.median(self.w_before), self.w_after.max() / np.median(self.w_after))
-
-
-def view(name="layer0.ffn_down", w_out=10.0) -> View:
+def view(name="layer0.ffn_down", w_out=10.0) -> SmoothView:
     x = np.array([16.0, 1, 1, 1, 1])
     w = np.array([w_out, 1, 1, 1, 1])
     s = np.sqrt(x / w)
-    return View(name, 0.5, s, x, x / s, w, w * s)
+    return SmoothView(name, 0.5, s, x, x / s, w, w * s)
 
 
 def test_smooth_figure_two_log_panels():
