@@ -540,9 +540,53 @@ class FloatCast(Scheme):
         return vals
 
 
+# ============================================================== integer grids
+@dataclass(frozen=True, kw_only=True)
+class _IntGrid(Scheme):
+    """What absmax ``int{k}`` and asymmetric ``uint{k}`` share: k-bit codes (the head of the
+    string form is ``{prefix}{k}``), a granularity, and an optional calibration of the range."""
+
+    _prefix: ClassVar[str]
+    _min_bits: ClassVar[int]
+    _bits_error: ClassVar[str]  # "{name} needs {lo} to 16 bits, got bits={bits!r}..."
+
+    bits: int = _opt(8, None, "int")
+    axis: int | None = _opt(None, "axis", "int?")
+    block_size: int | None = _opt(None, "block", "int?")
+    calibration: str = _opt("minmax", "cal", "str")
+    percentile: float = _opt(99.99, "pct", "float")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or not self._min_bits <= self.bits <= 16:
+            raise ValueError(self._bits_error.format(bits=self.bits))
+        _check_granularity(self.axis, self.block_size)
+        _check_calibration(self)
+
+    @classmethod
+    def _match_head(cls, head):
+        m = re.fullmatch(rf"{cls._prefix}(\d+)", head)
+        return {"bits": int(m.group(1))} if m else None
+
+    def _head(self):
+        return f"{self._prefix}{self.bits}"
+
+    @property
+    def code_bits(self) -> int:
+        return self.bits
+
+
+def _check_calibration(s) -> None:
+    if s.calibration not in CALIBRATION_METHODS:
+        raise ValueError(f"unknown calibration {s.calibration!r}; choose one of {', '.join(CALIBRATION_METHODS)}")
+    if not 0 < s.percentile <= 100:
+        raise ValueError(f"percentile must lie in (0, 100], got {s.percentile!r}")
+    if s.calibration != "minmax" and (s.axis is not None or s.block_size is not None):
+        raise ValueError(f"calibration={s.calibration!r} chooses one range per tensor (as TensorRT): drop axis= and block=")
+
+
 # ============================================================== absmax int
 @dataclass(frozen=True, kw_only=True)
-class AbsmaxInt(Scheme):
+class AbsmaxInt(_IntGrid):
     """Symmetric absmax int-k, the seed's rule: ``c = (2^(k-1) - 1) / absmax(x)``,
     ``q = round(x * c)``, ``x~ = q / c`` (bitsandbytes / LLM.int8, Dettmers et al., arXiv 2208.07339).
 
@@ -571,29 +615,9 @@ class AbsmaxInt(Scheme):
         "int5:axis=1",
     )
 
-    bits: int = _opt(8, None, "int")
-    axis: int | None = _opt(None, "axis", "int?")
-    block_size: int | None = _opt(None, "block", "int?")
-    calibration: str = _opt("minmax", "cal", "str")
-    percentile: float = _opt(99.99, "pct", "float")
-
-    def __post_init__(self) -> None:
-        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or not 2 <= self.bits <= 16:
-            raise ValueError(f"absmax int needs 2 to 16 bits, got bits={self.bits!r} (1 bit is the 'binary' scheme)")
-        _check_granularity(self.axis, self.block_size)
-        _check_calibration(self)
-
-    @classmethod
-    def _match_head(cls, head):
-        m = re.fullmatch(r"int(\d+)", head)
-        return {"bits": int(m.group(1))} if m else None
-
-    def _head(self):
-        return f"int{self.bits}"
-
-    @property
-    def code_bits(self) -> int:
-        return self.bits
+    _prefix: ClassVar[str] = "int"
+    _min_bits: ClassVar[int] = 2
+    _bits_error: ClassVar[str] = "absmax int needs 2 to 16 bits, got bits={bits!r} (1 bit is the 'binary' scheme)"
 
     @property
     def qmax(self) -> int:
@@ -670,18 +694,9 @@ class AbsmaxInt(Scheme):
         return codes.astype(np.int64) & ((1 << self.bits) - 1)  # k-bit two's complement
 
 
-def _check_calibration(s) -> None:
-    if s.calibration not in CALIBRATION_METHODS:
-        raise ValueError(f"unknown calibration {s.calibration!r}; choose one of {', '.join(CALIBRATION_METHODS)}")
-    if not 0 < s.percentile <= 100:
-        raise ValueError(f"percentile must lie in (0, 100], got {s.percentile!r}")
-    if s.calibration != "minmax" and (s.axis is not None or s.block_size is not None):
-        raise ValueError(f"calibration={s.calibration!r} chooses one range per tensor (as TensorRT): drop axis= and block=")
-
-
 # ============================================================== asymmetric uint
 @dataclass(frozen=True, kw_only=True)
-class AsymmetricUInt(Scheme):
+class AsymmetricUInt(_IntGrid):
     """Asymmetric (zero-point) uint-k, as TFLite and PyTorch: the range ``[lo, hi]`` is first
     extended to include 0, then ``scale = (hi - lo) / (2^k - 1)``, ``zp = round(-lo / scale)``,
     ``q = clamp(round(x / scale) + zp, 0, 2^k - 1)``, ``x~ = (q - zp) * scale``
@@ -699,31 +714,14 @@ class AsymmetricUInt(Scheme):
     symmetric: ClassVar[bool] = False
     examples: ClassVar[tuple[str, ...]] = ("uint8", "uint4:block=64", "uint3:axis=1", "uint8:cal=percentile", "uint2:block=16", "uint8:cal=mse")
 
-    bits: int = _opt(8, None, "int")
-    axis: int | None = _opt(None, "axis", "int?")
-    block_size: int | None = _opt(None, "block", "int?")
-    calibration: str = _opt("minmax", "cal", "str")
-    percentile: float = _opt(99.99, "pct", "float")
+    _prefix: ClassVar[str] = "uint"
+    _min_bits: ClassVar[int] = 1
+    _bits_error: ClassVar[str] = "asymmetric uint needs 1 to 16 bits, got bits={bits!r}"
 
     def __post_init__(self) -> None:
-        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or not 1 <= self.bits <= 16:
-            raise ValueError(f"asymmetric uint needs 1 to 16 bits, got bits={self.bits!r}")
-        _check_granularity(self.axis, self.block_size)
-        _check_calibration(self)
+        super().__post_init__()
         if self.calibration == "kl":
             raise ValueError("kl (entropy) calibration is symmetric, as in TensorRT: use int{k}:cal=kl")
-
-    @classmethod
-    def _match_head(cls, head):
-        m = re.fullmatch(r"uint(\d+)", head)
-        return {"bits": int(m.group(1))} if m else None
-
-    def _head(self):
-        return f"uint{self.bits}"
-
-    @property
-    def code_bits(self) -> int:
-        return self.bits
 
     @property
     def _group_bits(self) -> int:  # type: ignore[override]
