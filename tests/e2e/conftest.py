@@ -121,3 +121,39 @@ def wait_idle(page, timeout: float = 30_000) -> None:
 
     expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1, timeout=timeout)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout)
+
+
+@pytest.fixture
+def sized_page(browser, base_url):
+    """``page = sized_page(390, 12000)``: a page in its own browser context with that viewport
+    (and ``base_url``), closed after the test."""
+    contexts = []
+
+    def make(width: int, height: int):
+        context = browser.new_context(viewport={"width": width, "height": height}, base_url=base_url)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def save_screenshot(pytestconfig):
+    """``save_screenshot(page, "tensor-16M-phone")``: check the page shows no exception, let the
+    charts, fonts and data grids settle, and save it whole as ``<--output>/screenshots/<name>.png``
+    for a person to look at (it is not compared to anything)."""
+    from playwright.sync_api import expect
+
+    out = Path(pytestconfig.getoption("--output")) / "screenshots"
+
+    def save(page, name: str) -> Path:
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.wait_for_timeout(1500)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

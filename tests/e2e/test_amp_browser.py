@@ -5,21 +5,13 @@ into the pytest --output folder (screenshots/amp-*.png)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ROOT, wait_idle
+from .conftest import wait_idle
 
 LONG = 120_000
-
-
-def _shots(pytestconfig) -> Path:
-    out = pytestconfig.getoption("output", default=None) or str(ROOT / "test-results")
-    path = Path(out) / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _results(page) -> None:
@@ -45,13 +37,8 @@ def test_default_training_runs_and_shows_results(page, base_url):
 
 
 @pytest.mark.parametrize("width, height", [(1280, 4200), (390, 9000)], ids=["desktop", "phone"])
-def test_screenshot(browser, base_url, pytestconfig, width, height):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    try:
-        page.goto(base_url + "/amp")
-        _results(page)
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(_shots(pytestconfig) / f"amp-{width}.png"), full_page=True)
-    finally:
-        context.close()
+def test_screenshot(sized_page, save_screenshot, width, height):
+    page = sized_page(width, height)
+    page.goto("/amp")
+    _results(page)
+    save_screenshot(page, f"amp-{width}")

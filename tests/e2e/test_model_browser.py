@@ -9,11 +9,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ROOT, wait_idle
+from .conftest import wait_idle
 
 pytest.importorskip("tokenizers")
 
-SHOTS = ROOT / "test-results" / "screenshots"
 N_CHARTS = 1  # the open section's chart: the sections are lazy tabs
 SECTIONS = [  # tab label, text its findings show
     ("Activation outliers", "outlier channels"),
@@ -33,19 +32,12 @@ def _open(page, path: str = "/model") -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[s[0] for s in SIZES])
-def test_model_page_renders(browser, base_url, size):
+def test_model_page_renders(sized_page, save_screenshot, size):
     label, width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=base_url)
-    page = context.new_page()
-    try:
-        _open(page)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        expect(page.locator(".js-plotly-plot")).to_have_count(N_CHARTS, timeout=30_000)
-        page.wait_for_timeout(1500)  # let the charts and the data grids settle
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"model-default-{label}.png"), full_page=True)
-    finally:
-        context.close()
+    page = sized_page(width, height)
+    _open(page)
+    expect(page.locator(".js-plotly-plot")).to_have_count(N_CHARTS, timeout=30_000)
+    save_screenshot(page, f"model-default-{label}")
 
 
 def test_choosing_a_recipe_updates_the_page(browser, base_url):

@@ -6,7 +6,6 @@ pytest --output folder (screenshots/qat-*.png)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -44,19 +43,11 @@ def test_train_with_new_settings_updates_url(page: Page):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[s[0] for s in SIZES])
-def test_screenshot(browser, base_url, pytestconfig, size):
+def test_screenshot(sized_page, save_screenshot, size):
     label, width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    try:
-        page.goto(base_url + "/qat")
-        expect(page.get_by_role("heading", name="Quantization families")).to_be_visible(timeout=LONG)
-        wait_idle(page, LONG)
-        expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=LONG)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        page.wait_for_timeout(1500)  # let the charts and data grids settle
-        out = Path(pytestconfig.getoption("--output")) / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out / f"qat-{label}.png"), full_page=True)
-    finally:
-        context.close()
+    page = sized_page(width, height)
+    page.goto("/qat")
+    expect(page.get_by_role("heading", name="Quantization families")).to_be_visible(timeout=LONG)
+    wait_idle(page, LONG)
+    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=LONG)
+    save_screenshot(page, f"qat-{label}")

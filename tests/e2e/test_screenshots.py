@@ -7,9 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ROOT, wait_idle
-
-SHOTS = ROOT / "test-results" / "screenshots"
+from .conftest import wait_idle
 
 CASES = [
     ("bits-float32-0.1", "/bits?format=float32&value=0.1", "0x3DCCCCCD"),
@@ -23,27 +21,20 @@ SIZES = [("desktop", 1280, 2600), ("phone", 390, 5200)]
 
 @pytest.mark.parametrize("size", SIZES, ids=[s[0] for s in SIZES])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_screenshot(browser, base_url, case, size):
+def test_screenshot(sized_page, save_screenshot, case, size):
     name, path, expected = case
     label, width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    try:
-        page.goto(base_url + path)
-        if expected:
-            expect(page.get_by_text(expected, exact=True).first).to_be_visible(timeout=30_000)
-        else:
-            expect(page.get_by_role("heading", name="Quantization Lab")).to_be_visible(timeout=30_000)
-        wait_idle(page)
-        if path.startswith("/bits"):
-            expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=30_000)
-            expect(page.get_by_test_id("stTextInput").first).to_be_visible(timeout=30_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        page.wait_for_timeout(1500)  # let lazily loaded widgets, fonts and the data grid settle
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
-    finally:
-        context.close()
+    page = sized_page(width, height)
+    page.goto(path)
+    if expected:
+        expect(page.get_by_text(expected, exact=True).first).to_be_visible(timeout=30_000)
+    else:
+        expect(page.get_by_role("heading", name="Quantization Lab")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    if path.startswith("/bits"):
+        expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stTextInput").first).to_be_visible(timeout=30_000)
+    save_screenshot(page, f"{name}-{label}")
 
 
 # The Format Comparison page is long: taller viewports, and the charts must have been drawn.
@@ -58,19 +49,12 @@ FORMATS_SIZES = [("desktop", 1280, 5200), ("phone", 390, 7000)]
 
 @pytest.mark.parametrize("size", FORMATS_SIZES, ids=[s[0] for s in FORMATS_SIZES])
 @pytest.mark.parametrize("case", FORMATS_CASES, ids=[c[0] for c in FORMATS_CASES])
-def test_formats_screenshot(browser, base_url, case, size):
+def test_formats_screenshot(sized_page, save_screenshot, case, size):
     name, path = case
     label, width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    try:
-        page.goto(base_url + path)
-        expect(page.locator("table.ql-codes")).to_be_visible(timeout=30_000)
-        wait_idle(page)
-        expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=30_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        page.wait_for_timeout(1500)  # let the charts and the data grids settle
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
-    finally:
-        context.close()
+    page = sized_page(width, height)
+    page.goto(path)
+    expect(page.locator("table.ql-codes")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=30_000)
+    save_screenshot(page, f"{name}-{label}")

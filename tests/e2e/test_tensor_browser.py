@@ -16,9 +16,8 @@ from quantlib.metrics import metrics
 from quantlib.schemes import QuantizedTensor
 from quantlib.tensorio import load_tensors, read_metadata, save_safetensors
 
-from .conftest import ROOT, wait_idle
+from .conftest import wait_idle
 
-SHOTS = ROOT / "test-results" / "screenshots"
 LONG = 60_000
 
 
@@ -97,7 +96,7 @@ def test_upload_npy_metrics_and_downloads(page: Page, tmp_path):
     assert csv.startswith("metric,value") and "sqnr_db" in csv
 
 
-def test_upload_safetensors_pick_a_tensor_and_change_scheme(page: Page, tmp_path):
+def test_upload_safetensors_pick_a_tensor_and_change_scheme(page: Page, tmp_path, save_screenshot):
     rng = np.random.default_rng(12)
     a = rng.standard_normal((64, 64)).astype(np.float32)
     b = (rng.standard_t(3, (32, 256)) * 0.02).astype(np.float32)
@@ -128,9 +127,7 @@ def test_upload_safetensors_pick_a_tensor_and_change_scheme(page: Page, tmp_path
     wait_idle(page, LONG)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
-    page.wait_for_timeout(1000)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "tensor-per-tensor-desktop.png"), full_page=True)
+    save_screenshot(page, "tensor-per-tensor-desktop")
 
 
 def test_bad_file_shows_the_message(page: Page, tmp_path):
@@ -169,23 +166,16 @@ SIZES = [("desktop", 1280, 6400), ("phone", 390, 12000)]
 
 @pytest.mark.parametrize("size", SIZES, ids=[s[0] for s in SIZES])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_tensor_screenshot(browser, base_url, case, size):
+def test_tensor_screenshot(sized_page, save_screenshot, case, size):
     name, path, tab = case
     label, width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    try:
-        page.goto(base_url + path)
-        expect(page.locator("table.tl-metrics")).to_be_visible(timeout=120_000)
-        expect(page.locator(".js-plotly-plot").last).to_be_visible(timeout=120_000)
+    page = sized_page(width, height)
+    page.goto(path)
+    expect(page.locator("table.tl-metrics")).to_be_visible(timeout=120_000)
+    expect(page.locator(".js-plotly-plot").last).to_be_visible(timeout=120_000)
+    wait_idle(page, 120_000)
+    if tab:  # the tabs are lazy: opening one reruns the page to compute it
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tabpanel").get_by_test_id("stDataFrame").or_(page.get_by_role("tabpanel").locator(".js-plotly-plot")).first).to_be_visible(timeout=120_000)
         wait_idle(page, 120_000)
-        if tab:  # the tabs are lazy: opening one reruns the page to compute it
-            page.get_by_role("tab", name=tab).click()
-            expect(page.get_by_role("tabpanel").get_by_test_id("stDataFrame").or_(page.get_by_role("tabpanel").locator(".js-plotly-plot")).first).to_be_visible(timeout=120_000)
-            wait_idle(page, 120_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        page.wait_for_timeout(1500)  # let the charts and the data grids settle
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
-    finally:
-        context.close()
+    save_screenshot(page, f"{name}-{label}")
