@@ -26,7 +26,7 @@ from quantlib.train.amp import LossScaler
 from quantlib.train.loop import History, StepRecord, train
 
 from .i18n import N_, _
-from .state import _int_param, query_dict, url_is_new, write_url
+from .state import _choice_param, _int_param, query_dict, url_is_new, write_url
 
 __all__ = [
     "AMP",
@@ -121,11 +121,10 @@ def amp_load_url() -> None:
     notes: list[str] = []
     for name, options in (("opt", OPTIMIZERS), ("scaling", SCALINGS)):
         if name in qp:
-            v = qp[name].strip().lower()
-            if v in options:
-                ss[getattr(AMP, name)] = v
-            else:
-                notes.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=v, options=", ".join(options)))
+            try:
+                ss[getattr(AMP, name)] = _choice_param(qp, name, options, lower=True)
+            except ValueError as exc:
+                notes.append(str(exc))
     for name, (lo, hi) in LIMITS.items():
         if name in qp:
             try:

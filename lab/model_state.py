@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .i18n import N_, _
-from .state import _int_param, query_dict, url_is_new, write_url
+from .state import _choice_param, _int_param, query_dict, url_is_new, write_url
 
 __all__ = ["PAGE", "RECIPE", "N_CALIB", "TAB", "SECTIONS", "DEFAULT_RECIPE", "DEFAULT_N_CALIB", "model_load_url", "model_write_url", "open_section"]
 
@@ -39,10 +39,10 @@ def model_load_url(recipe_keys: list[str]) -> list[str]:
         return []
     qp, problems, ss = query_dict(), [], st.session_state
     if "recipe" in qp:
-        if qp["recipe"] in recipe_keys:
-            ss[RECIPE] = qp["recipe"]
-        else:
-            problems.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="recipe", value=qp["recipe"], options=", ".join(recipe_keys)))
+        try:
+            ss[RECIPE] = _choice_param(qp, "recipe", recipe_keys)
+        except ValueError as exc:
+            problems.append(str(exc))
     if "calib" in qp:
         try:
             n = _int_param(qp, "calib")
@@ -52,10 +52,10 @@ def model_load_url(recipe_keys: list[str]) -> list[str]:
         except ValueError:
             problems.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="calib", value=qp["calib"], options="1 … 32"))
     if "section" in qp:
-        if qp["section"] in SECTIONS:
-            ss[TAB] = _(SECTIONS[qp["section"]])
-        else:
-            problems.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="section", value=qp["section"], options=", ".join(SECTIONS)))
+        try:
+            ss[TAB] = _(SECTIONS[_choice_param(qp, "section", SECTIONS)])
+        except ValueError as exc:
+            problems.append(str(exc))
     return problems
 
 

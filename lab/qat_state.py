@@ -13,7 +13,7 @@ from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, QATSettings
 
 from .i18n import _
-from .state import query_dict, url_is_new, write_url
+from .state import _choice_param, query_dict, url_is_new, write_url
 
 __all__ = ["DEFAULTS", "LR_CHOICES", "N_CALIB_CHOICES", "QAT", "applied", "apply_widgets", "qat_load_url", "qat_url"]
 
@@ -113,11 +113,10 @@ def qat_load_url() -> None:
         if chosen:
             ss[QAT.bits] = sorted(set(chosen), reverse=True)
     if "cal" in qp:
-        v = qp["cal"].strip().lower()
-        if v in CALIBRATION_METHODS:
-            ss[QAT.cal] = v
-        else:
-            notes.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="cal", value=qp["cal"], options=", ".join(CALIBRATION_METHODS)))
+        try:
+            ss[QAT.cal] = _choice_param(qp, "cal", CALIBRATION_METHODS, lower=True)
+        except ValueError as exc:
+            notes.append(str(exc))
     if "n" in qp:
         v = _int(qp, "n", 1, 100_000, notes)
         if v is not None:
@@ -135,11 +134,10 @@ def qat_load_url() -> None:
     if "lsq" in qp:
         ss[QAT.lsq] = qp["lsq"].strip().lower() in ("1", "true", "yes", "on")
     if "gran" in qp:
-        v = qp["gran"].strip().lower()
-        if v in ("channel", "tensor"):
-            ss[QAT.gran] = v
-        else:
-            notes.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="gran", value=qp["gran"], options="channel, tensor"))
+        try:
+            ss[QAT.gran] = _choice_param(qp, "gran", ("channel", "tensor"), lower=True)
+        except ValueError as exc:
+            notes.append(str(exc))
     if "seed" in qp:
         v = _int(qp, "seed", 0, 9999, notes)
         if v is not None:

@@ -99,6 +99,16 @@ def _int_param(qp: dict[str, str], name: str) -> int:
         raise ValueError(_("URL parameter {name}={value!r} is not an integer.").format(name=name, value=text)) from None
 
 
+def _choice_param(qp: dict[str, str], name: str, options, *, lower: bool = False) -> str:
+    """The value of ``name`` if it is one of ``options`` (compared lower-cased with ``lower``),
+    else ValueError: ``URL parameter view='big' is not one of linear, log2, norm.``"""
+    text = qp[name].strip()
+    value = text.lower() if lower else text
+    if value not in options:
+        raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=text, options=", ".join(map(str, options))))
+    return value
+
+
 def _bool_param(qp: dict[str, str], name: str) -> bool:
     text = qp[name].strip().lower()
     if text in _TRUE:
@@ -129,15 +139,10 @@ def format_from_query(qp: dict[str, str], key: str) -> list[str]:
             except ValueError as exc:
                 warnings.append(str(exc))
         if "nonfinite" in qp:
-            nf = qp["nonfinite"].strip().lower()
-            if nf in NONFINITE:
-                st.session_state[key + "_nonfinite"] = nf
-            else:
-                warnings.append(
-                    _("URL parameter nonfinite={value!r} is not one of {options}.").format(
-                        value=qp["nonfinite"], options=", ".join(NONFINITE)
-                    )
-                )
+            try:
+                st.session_state[key + "_nonfinite"] = _choice_param(qp, "nonfinite", NONFINITE, lower=True)
+            except ValueError as exc:
+                warnings.append(str(exc))
         if "signed" in qp:
             try:
                 st.session_state[key + "_signed"] = _bool_param(qp, "signed")
@@ -233,15 +238,10 @@ def bits_load_url() -> None:
     model = bits_model()
     ss = st.session_state
     if "rounding" in qp:
-        r = qp["rounding"].strip().lower()
-        if r in ROUNDINGS:
-            ss[BITS.rounding] = r
-        else:
-            notes.append(
-                _("URL parameter rounding={value!r} is not one of {options}.").format(
-                    value=qp["rounding"], options=", ".join(ROUNDINGS)
-                )
-            )
+        try:
+            ss[BITS.rounding] = _choice_param(qp, "rounding", ROUNDINGS, lower=True)
+        except ValueError as exc:
+            notes.append(str(exc))
     if "seed" in qp:
         try:
             ss[BITS.seed] = _int_param(qp, "seed")
@@ -479,11 +479,10 @@ def fmts_load_url() -> None:
             except ValueError as exc:
                 notes.append(str(exc))
     if "view" in qp:
-        v = qp["view"].strip().lower()
-        if v in FMTS.views:
-            ss[FMTS.view] = v
-        else:
-            notes.append(_("URL parameter view={value!r} is not one of {options}.").format(value=qp["view"], options=", ".join(FMTS.views)))
+        try:
+            ss[FMTS.view] = _choice_param(qp, "view", FMTS.views, lower=True)
+        except ValueError as exc:
+            notes.append(str(exc))
     if "table" in qp:
         ss[FMTS.table] = qp["table"].strip()
     ss[FMTS.notes] = notes

@@ -26,7 +26,7 @@ from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.schemes import Scheme
 
 from .i18n import N_, _
-from .state import _bool_param, _int_param, query_dict, url_is_new, write_url
+from .state import _bool_param, _choice_param, _int_param, query_dict, url_is_new, write_url
 
 __all__ = [
     "TL",
@@ -374,29 +374,22 @@ def tl_load_url() -> None:
             ss[TL.tensor] = qp["tensor"]
     elif "sample" in qp or qp.get("source") == "sample":
         ss[TL.source] = "sample"
-    if "sample" in qp:
-        name = qp["sample"].strip()
-        if name in SAMPLES:
-            ss[TL.sample] = name
-        else:
-            notes.append(_("URL parameter sample={value!r} is not one of {options}.").format(value=name, options=", ".join(SAMPLES)))
-    if "size" in qp:
-        size = qp["size"].strip()
-        if size in SIZES:
-            ss[TL.size] = size
-        else:
-            notes.append(_("URL parameter size={value!r} is not one of {options}.").format(value=size, options=", ".join(SIZES)))
+    for param, key, options in (("sample", TL.sample, SAMPLES), ("size", TL.size, SIZES)):
+        if param in qp:
+            try:
+                ss[key] = _choice_param(qp, param, options)
+            except ValueError as exc:
+                notes.append(str(exc))
     if "seed" in qp:
         try:
             ss[TL.seed] = max(0, _int_param(qp, "seed"))
         except ValueError as exc:
             notes.append(str(exc))
     if "nonfinite" in qp:
-        mode = qp["nonfinite"].strip().lower()
-        if mode in NONFINITE_LABELS:
-            ss[TL.nonfinite] = mode
-        else:
-            notes.append(_("URL parameter nonfinite={value!r} is not one of {options}.").format(value=mode, options=", ".join(NONFINITE_LABELS)))
+        try:
+            ss[TL.nonfinite] = _choice_param(qp, "nonfinite", NONFINITE_LABELS, lower=True)
+        except ValueError as exc:
+            notes.append(str(exc))
     if "scheme" in qp:
         try:
             apply_scheme(qp["scheme"])
