@@ -7,6 +7,7 @@ so a pass over 2**24 floats stays in L2 and runs on every core.
 
 from __future__ import annotations
 
+import operator
 from fractions import Fraction
 
 import numpy as np
@@ -169,46 +170,39 @@ def _fix_ties(p: np.ndarray, r: np.ndarray, t: np.ndarray, exact) -> None:
         r[idx] = exact(idx)
 
 
-def rint_exact_product(x: np.ndarray, c: np.ndarray, out: np.ndarray, scratch: Scratch) -> np.ndarray:
-    """``out = round_half_even(x * c)`` of the *exact* product, x and c (broadcast) of one float dtype.
+def _rint_exact(x: np.ndarray, y: np.ndarray, out: np.ndarray, scratch: Scratch, op, exact_op) -> np.ndarray:
+    """``out = round_half_even(op(x, y))`` of the *exact* result: ``op`` is np.multiply or
+    np.divide, ``exact_op`` the same on Fractions.
 
-    The rounded product ``p = fl(x*c)`` is monotone in the exact one and ``k + 0.5`` is
+    The rounded result ``p = fl(op(x, y))`` is monotone in the exact one and ``k + 0.5`` is
     representable, so ``rint(p)`` is wrong only when ``p`` lands exactly on a half: those
-    lanes are redone exactly (float64 product of float32s is exact; Fractions for float64).
+    lanes are redone exactly (in float64 for float32 operands: their product is exact, and
+    their quotient never lands on a half unless the exact one does; Fractions for float64).
     """
     p = scratch("p", x.shape, x.dtype)
     t = scratch("t", x.shape, x.dtype)
-    np.multiply(x, c, out=p)
+    op(x, y, out=p)
     np.rint(p, out=out)
-    cb = np.broadcast_to(c, x.shape)
+    yb = np.broadcast_to(y, x.shape)
 
     def exact(idx):
-        xs, cs = x[idx], cb[idx]
+        xs, ys = x[idx], yb[idx]
         if x.dtype == np.float32:
-            return np.rint(xs.astype(np.float64) * cs.astype(np.float64))
-        return np.array([_round_half_even(Fraction(float(a)) * Fraction(float(b))) for a, b in zip(xs, cs)], dtype=np.float64)
+            return np.rint(op(xs.astype(np.float64), ys.astype(np.float64)))
+        return np.array([_round_half_even(exact_op(Fraction(float(a)), Fraction(float(b)))) for a, b in zip(xs, ys)], dtype=np.float64)
 
     _fix_ties(p, out, t, exact)
     return out
+
+
+def rint_exact_product(x: np.ndarray, c: np.ndarray, out: np.ndarray, scratch: Scratch) -> np.ndarray:
+    """``out = round_half_even(x * c)`` of the exact product, x and c (broadcast) of one float dtype."""
+    return _rint_exact(x, c, out, scratch, np.multiply, operator.mul)
 
 
 def rint_exact_quotient(x: np.ndarray, d: np.ndarray, out: np.ndarray, scratch: Scratch) -> np.ndarray:
-    """``out = round_half_even(x / d)`` of the exact quotient (see :func:`rint_exact_product`)."""
-    p = scratch("p", x.shape, x.dtype)
-    t = scratch("t", x.shape, x.dtype)
-    np.divide(x, d, out=p)
-    np.rint(p, out=out)
-    db = np.broadcast_to(d, x.shape)
-
-    def exact(idx):
-        xs, ds = x[idx], db[idx]
-        if x.dtype == np.float32:
-            # a float64 quotient of float32s never lands on a half unless the exact one does
-            return np.rint(xs.astype(np.float64) / ds.astype(np.float64))
-        return np.array([_round_half_even(Fraction(float(a)) / Fraction(float(b))) for a, b in zip(xs, ds)], dtype=np.float64)
-
-    _fix_ties(p, out, t, exact)
-    return out
+    """``out = round_half_even(x / d)`` of the exact quotient, x and d (broadcast) of one float dtype."""
+    return _rint_exact(x, d, out, scratch, np.divide, operator.truediv)
 
 
 def _round_half_even(q: Fraction) -> float:
