@@ -20,17 +20,15 @@ padding is never counted as data.
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from ._parallel import CHUNK, run_parallel, shares, thread_count
+
 __all__ = ["CHUNK", "Layout", "default_threads", "layout_for", "run_tiles"]
 
-CHUNK = 1 << 18  # elements per tile: 1 MiB of float32; bigger tiles amortise the GIL hand-offs between threads
-_PARALLEL_MIN = 1 << 19  # below this (two tiles), threads cost more than they save
 
 
 def _check_block_size(block_size) -> None:
@@ -204,11 +202,8 @@ def layout_for(shape, *, axis: int | None = None, block_size: int | None = None)
 
 
 def default_threads(threads: int | None, n: int) -> int:
-    """Worker threads for n elements: 1 below 2**18, else ``threads`` (default: one per core)."""
-    if n < _PARALLEL_MIN:
-        return 1
-    t = (os.cpu_count() or 1) if threads is None else int(threads)
-    return max(1, t)
+    """Worker threads for n elements (:func:`quantlib._parallel.thread_count`)."""
+    return thread_count(n, threads)
 
 
 def run_tiles(tiles: list, work, threads: int) -> None:
@@ -217,17 +212,4 @@ def run_tiles(tiles: list, work, threads: int) -> None:
     Each call gets its own share so it can allocate its scratch buffers once.
     Floating-point warnings are silenced: padded or special lanes may overflow on the way.
     """
-
-    def quiet(share):
-        with np.errstate(all="ignore"):
-            work(share)
-
-    threads = max(1, min(threads, len(tiles)))
-    if threads == 1:
-        quiet(tiles)
-        return
-    per = -(-len(tiles) // threads)
-    shares = [tiles[i : i + per] for i in range(0, len(tiles), per)]
-    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
-        for f in [pool.submit(quiet, s) for s in shares]:
-            f.result()
+    run_parallel(shares(tiles, threads), work, quiet=True)

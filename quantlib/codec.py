@@ -25,13 +25,12 @@ integer kernel on just those elements.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from ._parallel import CHUNK, run_parallel, spans, thread_count
 from .formats import FloatFormat, get_format
 from .rounding import KINDS, ROUNDING_MODES, Rounding, check_rounding
 
@@ -46,8 +45,6 @@ __all__ = [
     "KINDS",
 ]
 
-CHUNK = 1 << 18  # elements per chunk: 1 MiB of float32 (measured best with 2 threads on 1 MiB L2)
-_PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
 
 
 # --------------------------------------------------------------------------- helpers
@@ -104,11 +101,7 @@ def _as_float_array(x) -> np.ndarray:
 
 
 def _threads(threads: int | None, n: int) -> int:
-    if threads is None:
-        threads = os.cpu_count() or 1
-    if n < _PARALLEL_MIN:
-        return 1
-    return max(1, min(int(threads), (n + CHUNK - 1) // CHUNK))
+    return thread_count(n, threads)
 
 
 def _run_chunked(n: int, threads: int, work) -> None:
@@ -117,20 +110,7 @@ def _run_chunked(n: int, threads: int, work) -> None:
     Floating-point warnings are silenced inside: widening a signalling NaN raises 'invalid',
     and lanes that the exact kernel overwrites may overflow on the way.
     """
-
-    def quiet(a: int, b: int) -> None:
-        with np.errstate(all="ignore"):
-            work(a, b)
-
-    if threads <= 1:
-        quiet(0, n)
-        return
-    nchunks = (n + CHUNK - 1) // CHUNK
-    per = (nchunks + threads - 1) // threads
-    spans = [(i * per * CHUNK, min(n, (i + 1) * per * CHUNK)) for i in range(threads) if i * per * CHUNK < n]
-    with ThreadPoolExecutor(max_workers=len(spans)) as pool:
-        for f in [pool.submit(quiet, a, b) for a, b in spans]:
-            f.result()
+    run_parallel(spans(n, threads), lambda span: work(*span), quiet=True)
 
 
 # ---------------------------------------------------------- the exact integer kernel

@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import functools
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .blocks import default_threads, layout_for
+from ._parallel import CHUNK, run_parallel, spans, thread_count
+from .blocks import layout_for
 
 __all__ = ["Histogram", "Histograms", "Metrics", "block_mse", "histogram", "histograms", "metrics"]
 
-_CHUNK = 1 << 17  # elements per chunk: 1 MiB per float64 buffer; big chunks amortise the GIL
 
 
 @dataclass(frozen=True)
@@ -116,14 +115,6 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return r + float(np.dot(a[k:], b[k:])) if k < m else r
 
 
-def _spans(n: int, step: int, threads: int) -> list[tuple[int, int]]:
-    """Contiguous spans of whole steps, one per thread."""
-    nsteps = -(-n // step)
-    threads = max(1, min(threads, nsteps))
-    per = -(-nsteps // threads)
-    return [(i * per * step, min(n, (i + 1) * per * step)) for i in range(threads) if i * per * step < n]
-
-
 def _sweep(xf, qf, start, stop, step, block_size, per_block):
     """Partial sums over [start, stop): (sum e^2, sum x^2, sum e x, sum |e|, max |e|, flushed)."""
     wide = xf.dtype == np.float64
@@ -182,20 +173,12 @@ def metrics(x, xq, *, clipped=None, block_size: int | None = None, threads: int 
         xf, qf = xf.astype(np.float64), qf.astype(np.float64)
     L = x.shape[-1] if x.ndim else 1
     aligned = block_size is not None and L % block_size == 0
-    step = _CHUNK if not aligned else max(block_size, (_CHUNK // block_size) * block_size)
+    step = CHUNK if not aligned else max(block_size, (CHUNK // block_size) * block_size)
     per_block = np.empty(n // block_size) if aligned else None
-    spans = _spans(n, step, default_threads(threads, n))
-    parts = [None] * len(spans)
-
-    def run(i: int) -> None:
-        parts[i] = _sweep(xf, qf, *spans[i], step, block_size if aligned else None, per_block if aligned else None)
-
-    if len(spans) == 1:
-        run(0)
-    else:
-        with ThreadPoolExecutor(max_workers=len(spans)) as pool:
-            for f in [pool.submit(run, i) for i in range(len(spans))]:
-                f.result()
+    parts = run_parallel(
+        spans(n, thread_count(n, threads, step=step), align=step),
+        lambda span: _sweep(xf, qf, *span, step, block_size if aligned else None, per_block if aligned else None),
+    )
     E = sum(p[0] for p in parts)
     X = sum(p[1] for p in parts)
     DX = sum(p[2] for p in parts)

@@ -96,7 +96,7 @@ def test_per_block_unaligned_and_threads():
 
 
 def test_small_chunks(monkeypatch):
-    monkeypatch.setattr(M, "_CHUNK", 64)
+    monkeypatch.setattr(M, "CHUNK", 64)
     x = np.random.default_rng(4).standard_normal(1000).astype(np.float32)
     xq = np.round(x * 4) / 4
     m = metrics(x, xq, block_size=8)
