@@ -28,7 +28,7 @@ from figures import tensor as figs
 from quantlib import quantize
 from quantlib.metrics import metrics as quant_metrics
 from quantlib.samples import SAMPLES, load_sample
-from quantlib.schemes import MX, NVFP4, FloatCast, QuantizedTensor
+from quantlib.schemes import QuantizedTensor
 from quantlib.tensorio import (
     TensorEntry,
     list_tensors,
@@ -414,8 +414,7 @@ ZOOM_MAX = 128
 def code_text(q: QuantizedTensor, codes: np.ndarray) -> list[str]:
     """Codes as people read them: hex bit patterns for float elements, integers otherwise."""
     s = q.scheme
-    float_codes = isinstance(s, (FloatCast, NVFP4)) or (isinstance(s, MX) and not s.is_int)
-    if float_codes:
+    if s.code_format is not None:
         digits = (s.code_bits + 3) // 4
         return [f"0x{int(c):0{digits}X}" for c in codes]
     return [str(int(c)) for c in codes]
@@ -503,18 +502,6 @@ def per_tensor_row(sha: str, name: str, tensor: str, scheme: str, mode: str, _fi
 
 
 # --------------------------------------------------------------------------- downloads
-def code_format(q: QuantizedTensor) -> str | None:
-    """The float format the codes are bit patterns of (None for integer / codebook codes)."""
-    s = q.scheme
-    if isinstance(s, FloatCast):
-        return s.format
-    if isinstance(s, MX) and not s.is_int:
-        return s.element
-    if isinstance(s, NVFP4):
-        return "float4_e2m1fn"
-    return None
-
-
 def quantized_file(q: QuantizedTensor, name: str, extra_meta: dict[str, str] | None = None) -> bytes:
     """The quantized tensor as .safetensors: unpacked codes (one per element), scales, zero
     points, scale codes, NVFP4's tensor scale and the double-quantization state, with the
@@ -541,7 +528,7 @@ def quantized_file(q: QuantizedTensor, name: str, extra_meta: dict[str, str] | N
     meta.update(extra_meta or {})
     scales = None if q.scales is None else np.asarray(q.scales)
     return save_quantized_safetensors(
-        codes=np.asarray(q.codes), scheme=str(q.scheme), scales=scales, code_format=code_format(q), name="tensor", extra=extra, metadata=meta,
+        codes=np.asarray(q.codes), scheme=str(q.scheme), scales=scales, code_format=q.scheme.code_format, name="tensor", extra=extra, metadata=meta,
     )
 
 

@@ -253,7 +253,7 @@ def apply_scheme(s: Scheme | str) -> None:
     elif fam == "log":
         ss[TL.log_bits] = int(s.bits)
     elif fam == "mx":
-        ss[TL.mx_element] = s._head()
+        ss[TL.mx_element] = s.head
         ss[TL.mx_round] = s.scale_rounding
     elif fam == "ternary":
         ss[TL.delta] = float(s.delta)

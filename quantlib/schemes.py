@@ -306,6 +306,17 @@ class Scheme:
     def _match_head(cls, head: str) -> dict | None:
         return {} if head == cls.family else None
 
+    @property
+    def head(self) -> str:
+        """The part of the string form before the colon: ``"nf4"``, ``"int8"``, ``"mxfp4"``, ``"float8_e4m3fn"``."""
+        return self._head()
+
+    @property
+    def code_format(self) -> str | None:
+        """The float format (ml_dtypes name) the stored codes are bit patterns of, or None for
+        integer and codebook-index codes: ``"float4_e2m1fn"`` for NVFP4 and MXFP4, None for int8."""
+        return None
+
     def _head(self) -> str:
         return self.family
 
@@ -459,6 +470,10 @@ class FloatCast(Scheme):
             return None
 
     def _head(self) -> str:
+        return self.format
+
+    @property
+    def code_format(self) -> str | None:
         return self.format
 
     @property
@@ -1094,6 +1109,10 @@ class MX(Scheme):
         return None if self.is_int else get_format(self.element)
 
     @property
+    def code_format(self) -> str | None:
+        return None if self.is_int else self.element
+
+    @property
     def code_bits(self) -> int:
         return 8 if self.is_int else self.fmt.bits
 
@@ -1234,6 +1253,10 @@ class NVFP4(Scheme):
     @property
     def code_bits(self) -> int:
         return 4
+
+    @property
+    def code_format(self) -> str | None:
+        return "float4_e2m1fn"
 
     _group_bits: ClassVar[int] = 8
 
