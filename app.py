@@ -7,7 +7,7 @@ below (and a link on app_pages/home.py).
 
 import streamlit as st
 
-from lab.i18n import DEFAULT_LANG, LANG_KEY, LANGUAGES, _
+from lab.core.i18n import DEFAULT_LANG, LANG_KEY, LANGUAGES, _
 
 st.set_page_config(page_title="Quantization Lab", page_icon=":material/biotech:", layout="wide")
 

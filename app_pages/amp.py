@@ -1,7 +1,7 @@
 """Mixed precision training (/amp): a real small network trained live in float32, float16,
 bfloat16 (and FP8), with and without a float32 master copy and loss scaling.
 
-Layout only: URL -> widgets -> quantlib.train (through lab.amp_cached) -> figures/amp.py -> st.*.
+Layout only: URL -> widgets -> quantlib.train (through lab.amp.cached) -> figures/amp.py -> st.*.
 """
 
 import time
@@ -11,11 +11,11 @@ import streamlit as st
 
 from figures import amp as figs
 from figures.training import live_loss_frame, live_loss_spec
-from lab import amp_cached as ac
-from lab.amp_cached import AMP, RUNS
-from lab.amp_display import amp_labels
-from lab.i18n import _
-from lab.widgets import PLOTLY_CONFIG
+from lab.amp import cached as ac
+from lab.amp.cached import AMP, RUNS
+from lab.amp.display import amp_labels
+from lab.core.i18n import _
+from lab.core.widgets import PLOTLY_CONFIG
 from quantlib.train import load_digits
 from quantlib.train.amp import format_range, lost_update_example
 from quantlib.train.loop import GRAD_KINDS

@@ -1,16 +1,21 @@
 """Bit Inspector (/bits): one value, one format, every bit explained.
 
-Layout only, top to bottom: URL -> widgets -> quantlib (through lab.cached) -> display.
+Layout only, top to bottom: URL -> widgets -> quantlib (through lab.core.cached) -> display.
 """
 
 import pandas as pd
 import streamlit as st
 
-from lab import cached, explain, state, widgets
-from lab.display import approx, approx_eq, code_html, hex_digits, power_of_two, sci, short_decimal, value_text
-from lab.i18n import N_, _
-from lab.widgets import fields_html
-from lab.state import BITS
+from lab.bits import cached
+from lab.bits import display as explain
+from lab.bits import state
+from lab.core.state import write_url
+from lab.core import widgets
+from lab.core.display import approx, approx_eq, code_html, hex_digits, power_of_two, sci, short_decimal, value_text
+from lab.core.i18n import N_, _
+from lab.bits import widgets as bit_widgets
+from lab.bits.widgets import fields_html
+from lab.bits.state import BITS
 
 KIND_LABELS = {
     "zero": N_("zero"),
@@ -116,7 +121,7 @@ if info is not None:
     with left:
         st.subheader(_("Bits"))
         st.caption(_("Click a bit to flip it. Filled = 1, outlined = 0; S sign, E exponent, M mantissa."))
-        widgets.bit_toggles(info, on_set=state.set_code)
+        bit_widgets.bit_toggles(info, on_set=state.set_code)
         c_down, c_up = st.columns(2)
         c_down.button(
             _("◀ code −1 = {hex} · {value}").format(hex=insp.code_minus.hex, value=value_text(insp.code_minus, 8)),
@@ -251,4 +256,4 @@ if table_input is not None:
         )
 
 # ------------------------------------------------------------------ URL
-state.write_url(BITS.page, state.bits_url(model, info.hex if info else None, info.binary if info else None))
+write_url(BITS.page, state.bits_url(model, info.hex if info else None, info.binary if info else None))

@@ -1,6 +1,6 @@
 """Format Comparison (/formats): dynamic range and precision of several formats, side by side.
 
-Layout only, top to bottom: URL -> widgets -> quantlib (through lab.cached and the figure
+Layout only, top to bottom: URL -> widgets -> quantlib (through lab.core.cached and the figure
 builders of figures/formats.py) -> tables and charts.
 """
 
@@ -8,11 +8,16 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lab import cached, state, widgets
-from lab.display import formats_labels
-from lab.i18n import N_, _, current_lang
-from lab.state import FMTS
-from lab.widgets import PLOTLY_CONFIG
+from lab.formats import cached
+from lab.formats import state
+from lab.bits.state import bits_link_params
+from lab.core.state import write_url
+from lab.core import widgets
+from lab.formats import widgets as fmt_widgets
+from lab.formats.display import formats_labels
+from lab.core.i18n import N_, _, current_lang
+from lab.formats.state import FMTS
+from lab.core.widgets import PLOTLY_CONFIG
 from quantlib import FORMATS
 
 VIEW_LABELS = {
@@ -184,11 +189,11 @@ else:
         table = cached.code_table(t_key, lang, labels)
 
         def bits_href(code: int) -> str:
-            return "bits?" + urlencode(state.bits_link_params(t_key, code, t_fmt.bits))
+            return "bits?" + urlencode(bits_link_params(t_key, code, t_fmt.bits))
 
-        st.markdown(widgets.code_table_html(table, bits_href), unsafe_allow_html=True)
+        st.markdown(fmt_widgets.code_table_html(table, bits_href), unsafe_allow_html=True)
         present = [k for k in ("zero", "subnormal", "normal", "inf", "nan") if (table.kind == k).any().any()]
-        st.markdown(widgets.kind_legend_html(present, labels), unsafe_allow_html=True)
+        st.markdown(fmt_widgets.kind_legend_html(present, labels), unsafe_allow_html=True)
         st.caption(_("Row + column = code, as in the tables of the OCP 8-bit floating-point spec. Click a cell to open that code in the Bit Inspector; hover for its exact value."))
         n_codes = 1 << t_fmt.bits
         if not 0 <= ss.get(FMTS.open_code, -1) < n_codes:
@@ -201,8 +206,8 @@ else:
         c_link.page_link(
             "app_pages/bits.py", icon=":material/memory:",
             label=_("Open {hex} of {name} in the Bit Inspector").format(hex=f"0x{code:0{(t_fmt.bits + 3) // 4}X}", name=t_fmt.name),
-            query_params=state.bits_link_params(t_key, code, t_fmt.bits),
+            query_params=bits_link_params(t_key, code, t_fmt.bits),
         )
 
 # ------------------------------------------------------------------ URL
-state.write_url(FMTS.page, state.fmts_url(table_names[0] if table_names else None))
+write_url(FMTS.page, state.fmts_url(table_names[0] if table_names else None))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lab.i18n import _
+from lab.core.i18n import _
 
 st.title(_("Quantization Lab"))
 st.markdown(

@@ -1,7 +1,7 @@
 """PTQ studio (/model): post-training quantization of a real transformer, all-MiniLM-L6-v2,
 run in numpy by :mod:`quantlib.model`.
 
-Layout only, top to bottom: widgets -> quantlib.model (through lab.model_cached) -> the
+Layout only, top to bottom: widgets -> quantlib.model (through lab.model.cached) -> the
 builders of figures/model.py -> tables and charts.  Every number shown is computed at run
 time; the sentences that state findings are built from those numbers.
 """
@@ -9,12 +9,12 @@ time; the sentences that state findings are built from those numbers.
 import streamlit as st
 
 from figures import model as figs
-from lab import model_cached as mc
-from lab import model_state as ms
-from lab import widgets
-from lab.widgets import PLOTLY_CONFIG
-from lab.i18n import _
-from lab.model_display import model_labels
+from lab.model import cached as mc
+from lab.model import state as ms
+from lab.core import widgets
+from lab.core.widgets import PLOTLY_CONFIG
+from lab.core.i18n import _
+from lab.model.display import model_labels
 
 KINDS = figs.KINDS
 OUTLIER_FACTOR = 6.0

@@ -2,7 +2,7 @@
 data-free PTQ, calibrated PTQ and QAT (fake quantization + straight-through estimator) -- and
 the weight families (binary, ternary, linear, logarithmic) side by side.
 
-Layout only, top to bottom: URL -> settings -> quantlib.train.qat (through lab.qat_cached,
+Layout only, top to bottom: URL -> settings -> quantlib.train.qat (through lab.qat.cached,
 trained live with a progress bar and a loss chart, stored by settings) -> figures/qat.py ->
 st.*.  Every number shown is computed by this run; the findings are built from those numbers.
 """
@@ -14,13 +14,13 @@ import streamlit as st
 
 from figures import qat as figs
 from figures.training import live_loss_frame, live_loss_spec
-from lab import qat_cached as qc
-from lab import qat_state as qs
-from lab import widgets
-from lab.widgets import PLOTLY_CONFIG
-from lab.i18n import _
-from lab.qat_display import CAL_NAMES, family_findings, findings, qat_labels
-from lab.qat_state import QAT
+from lab.qat import cached as qc
+from lab.qat import state as qs
+from lab.core import widgets
+from lab.core.widgets import PLOTLY_CONFIG
+from lab.core.i18n import _
+from lab.qat.display import CAL_NAMES, family_findings, findings, qat_labels
+from lab.qat.state import QAT
 from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, level_changes
 

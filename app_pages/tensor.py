@@ -1,7 +1,7 @@
 """Tensor Lab (/tensor): quantize your own tensor (or a built-in sample), see what is lost, and
 compare schemes.
 
-Layout only, top to bottom: URL -> widgets -> quantlib (through lab.tensor_cached, keyed by
+Layout only, top to bottom: URL -> widgets -> quantlib (through lab.tensor.cached, keyed by
 content hashes) -> figure builders (figures/tensor.py) -> st.*.
 """
 
@@ -12,13 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from figures import tensor as figs
-from lab import tensor_cached as tc
-from lab import tensor_state as ts
-from lab import widgets
-from lab.widgets import PLOTLY_CONFIG
-from lab.i18n import N_, _
-from lab.tensor_state import TL
-from lab.tensor_widgets import scheme_picker
+from lab.tensor import cached as tc
+from lab.tensor import state as ts
+from lab.core import widgets
+from lab.core.widgets import PLOTLY_CONFIG
+from lab.core.i18n import N_, _
+from lab.tensor.state import TL
+from lab.tensor.widgets import scheme_picker
 from quantlib import PRESETS
 from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.tensorio import TensorFileError, supported_extensions

@@ -4,7 +4,7 @@ PTQ (data-free and calibrated) against QAT on the digits MLP, and of the weight 
 Every builder takes the plain numbers of :mod:`quantlib.train.qat` (a ``Study``, its rows,
 curves and weights) and returns a pandas table or a ``plotly.graph_objects.Figure``; nothing
 here imports streamlit.  User-facing words come from ``labels`` (English defaults in
-:data:`LABELS`; the page passes the translated ones from ``lab.qat_display``).
+:data:`LABELS`; the page passes the translated ones from ``lab.qat.display``).
 """
 
 from __future__ import annotations

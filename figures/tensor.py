@@ -14,7 +14,7 @@ Point budget: a histogram has at most a few hundred bins, a heatmap at most
 chart never gets one point per element.
 
 User-facing words come from ``labels`` (English defaults in :data:`LABELS`); the page passes
-the translated ones (``lab.tensor_state.tensor_labels``).
+the translated ones (``lab.tensor.state.tensor_labels``).
 """
 
 from __future__ import annotations

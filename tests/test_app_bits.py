@@ -8,7 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.i18n import translate
+from lab.core.i18n import translate
 from quantlib import FORMATS
 from tests.apptest import APP, open_page, rerun_ok
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.i18n import translate
+from lab.core.i18n import translate
 from tests.apptest import charts, markdown, open_page, rerun_ok
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,8 +3,8 @@ URL state, bad URL parameters, the Train form, caching by settings, and the Chin
 
 from __future__ import annotations
 
-from lab import qat_cached as qc
-from lab.qat_state import DEFAULTS, QAT
+from lab.qat import cached as qc
+from lab.qat.state import DEFAULTS, QAT
 from tests.apptest import charts, markdown, open_page, rerun_ok
 
 PAGE = "app_pages/qat.py"

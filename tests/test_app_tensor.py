@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab import tensor_cached as tc
-from lab.i18n import translate
-from lab.tensor_state import FAMILIES, FAMILY_DEFAULTS
+from lab.tensor import cached as tc
+from lab.core.i18n import translate
+from lab.tensor.state import FAMILIES, FAMILY_DEFAULTS
 from quantlib import PRESETS, parse_scheme, quantize
 from quantlib.metrics import metrics
 from quantlib.schemes import QuantizedTensor

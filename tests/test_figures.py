@@ -30,10 +30,10 @@ def annotations(fig: go.Figure) -> list[str]:
 
 # ------------------------------------------------------------------ labels and number text
 def test_lab_labels_match_the_english_defaults():
-    """lab.display.formats_labels() holds the same English msgids as figures.LABELS (outside a
+    """lab.core.display.formats_labels() holds the same English msgids as figures.LABELS (outside a
     Streamlit run _() is English): a changed default without a changed msgid would lose its
     translation silently."""
-    from lab.display import formats_labels
+    from lab.formats.display import formats_labels
 
     assert formats_labels() == F.LABELS
 

@@ -16,9 +16,9 @@ def met(mean=0.99, mn=0.9, nn=1.0, top=0.5, ch=0.01, worst=1) -> dict:
 
 
 def test_lab_labels_match_the_english_defaults():
-    """lab.model_display.model_labels() holds the same English msgids as figures.model.LABELS
+    """lab.model.display.model_labels() holds the same English msgids as figures.model.LABELS
     (outside a Streamlit run _() is English)."""
-    from lab.model_display import model_labels
+    from lab.model.display import model_labels
 
     assert model_labels() == F.LABELS
 

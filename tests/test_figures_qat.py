@@ -28,7 +28,7 @@ def fams():
 
 
 def test_labels_are_the_msgids_of_lab_qat_display():
-    from lab.qat_display import qat_labels
+    from lab.qat.display import qat_labels
 
     assert qat_labels() == figs.LABELS
 

@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from lab import i18n
-from lab.i18n import LANGUAGES, LOCALE_DIR, extract_msgids, parse_po, translate
+from lab.core import i18n
+from lab.core.i18n import LANGUAGES, LOCALE_DIR, extract_msgids, parse_po, translate
 
 CATALOGS = [code for code in LANGUAGES if code != i18n.DEFAULT_LANG]
 

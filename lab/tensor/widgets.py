@@ -1,7 +1,7 @@
 """Tensor Lab widgets: the scheme picker (a family, then that family's options).
 
-Every widget keeps its value under a fixed key of :class:`lab.tensor_state.TL`, so the URL,
-the scheme box and the family defaults can set them (:func:`lab.tensor_state.apply_scheme`);
+Every widget keeps its value under a fixed key of :class:`lab.tensor.state.TL`, so the URL,
+the scheme box and the family defaults can set them (:func:`lab.tensor.state.apply_scheme`);
 :func:`scheme_picker` returns the canonical scheme string the widgets describe.
 """
 
@@ -13,10 +13,10 @@ from quantlib import FORMATS, parse_scheme
 from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.schemes import MX_SCALE_ROUNDINGS
 
-from . import tensor_state as ts
-from .i18n import _
-from .tensor_state import TL
-from .widgets import ROUNDING_LABELS
+from lab.tensor import state as ts
+from lab.core.i18n import _
+from lab.tensor.state import TL
+from lab.core.widgets import ROUNDING_LABELS
 
 __all__ = ["scheme_picker"]
 

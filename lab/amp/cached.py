@@ -14,10 +14,8 @@ first one shows the training live.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from threading import Lock
 
 import streamlit as st
 
@@ -25,8 +23,9 @@ from quantlib.train import PRECISIONS, SGD, Adam, init_mlp, load_digits
 from quantlib.train.amp import LossScaler
 from quantlib.train.loop import History, StepRecord, train
 
-from .i18n import N_, _
-from .state import _choice_param, _int_param, query_dict, url_is_new, write_url
+from lab.core.cached import LRUStore, shared_store
+from lab.core.i18n import N_, _
+from lab.core.state import _choice_param, _int_param, query_dict, url_is_new, write_url
 
 __all__ = [
     "AMP",
@@ -174,21 +173,15 @@ def amp_write_url(settings: Settings, runs: tuple[str, ...]) -> None:
 
 
 # --------------------------------------------------------------------------- runs
-@st.cache_resource(show_spinner=False)
-def _store() -> tuple[OrderedDict, Lock]:
-    return OrderedDict(), Lock()
-
-
 STORE_SIZE = 64
 
 
+def _store() -> LRUStore:
+    return shared_store("amp_runs", STORE_SIZE)
+
+
 def cached_run(settings: Settings, run: str) -> History | None:
-    store, lock = _store()
-    with lock:
-        h = store.get((settings, run))
-        if h is not None:
-            store.move_to_end((settings, run))
-        return h
+    return _store().get((settings, run))
 
 
 def train_run(settings: Settings, run: str, on_step: Callable[[StepRecord], None] | None = None) -> History:
@@ -206,9 +199,4 @@ def train_run(settings: Settings, run: str, on_step: Callable[[StepRecord], None
         init_mlp(SIZES, seed=settings.seed), data, policy=PRECISIONS[spec.policy], optimizer=opt,
         epochs=settings.epochs, batch_size=settings.batch, seed=settings.seed, scaler=scaler, on_step=on_step,
     )
-    store, lock = _store()
-    with lock:
-        store[(settings, run)] = h
-        while len(store) > STORE_SIZE:
-            store.popitem(last=False)
-    return h
+    return _store().put((settings, run), h)

@@ -1,6 +1,6 @@
 """Shared widgets: the format picker (registry or custom layout), the rounding picker and
 the bit toggles.  Each widget keeps its value under a fixed session-state key (so
-:mod:`lab.state` can fill it from the URL) and returns plain values for the page.
+:mod:`lab.core.state` can fill it from the URL) and returns plain values for the page.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ from collections.abc import Callable
 import streamlit as st
 
 from quantlib import FORMATS, FloatFormat
-from quantlib import exact
 
-from figures.formats import KIND_TINTS
 
-from . import state
-from .cached import FormatKey, resolve_format
-from .display import COLORS
-from .i18n import N_, _
+from lab.core import state
+from lab.core.cached import FormatKey, resolve_format
+from lab.core.display import COLORS
+from lab.core.i18n import N_, _
 
 __all__ = [
-    "format_label", "format_picker", "custom_format_control", "rounding_picker", "bit_toggles", "fields_html", "table_html",
-    "inject_css", "ROUNDING_LABELS", "NONFINITE_LABELS", "grid_html", "code_table_html", "kind_legend_html", "frame_html",
+    "format_label", "format_picker", "custom_format_control", "rounding_picker", "table_html",
+    "inject_css", "ROUNDING_LABELS", "NONFINITE_LABELS", "grid_html", "frame_html",
     "PLOTLY_CONFIG",
 ]
 
@@ -202,76 +200,6 @@ def inject_css() -> None:
     st.html(_STYLE)
 
 
-def bit_toggles(info: exact.CodeInfo, *, on_set: Callable[[int], None]) -> None:
-    """One button per bit, most significant first, grouped S / E / M with coloured borders.
-
-    A 1 bit is filled, a 0 bit outlined; clicking calls ``on_set(code with that bit flipped)``.
-    Buttons wrap, so float64's 64 bits fit a phone screen.  Keys: ``bitS_<pos>``,
-    ``bitE_<pos>``, ``bitM_<pos>`` with ``pos`` the bit position (0 = least significant).
-    """
-    fmt = info.fmt
-    groups = (
-        ("S", _("sign"), info.sign_bits),
-        ("E", _("exponent"), info.exponent_bits),
-        ("M", _("mantissa"), info.mantissa_bits),
-    )
-    pos = fmt.bits - 1
-    with st.container(horizontal=True, wrap=True, gap="small", key="bitrow"):
-        for letter, name, bits in groups:
-            if not bits:
-                continue
-            width = len(bits)
-            with st.container(key=f"bitgrp{letter}", width="content", gap="xxsmall"):
-                st.caption(f"{letter} · {name} · {width}")
-                with st.container(horizontal=True, wrap=True, gap="xxsmall"):
-                    for i, bit in enumerate(bits):
-                        if letter == "S":
-                            tip = _("bit {pos}: the sign (1 = negative). Click to flip.").format(pos=pos)
-                        elif letter == "E":
-                            tip = _("bit {pos}: exponent, worth 2^{k} in the field. Click to flip.").format(pos=pos, k=width - 1 - i)
-                        else:
-                            tip = _("bit {pos}: mantissa, worth 2^-{k} of the significand. Click to flip.").format(pos=pos, k=i + 1)
-                        st.button(
-                            bit,
-                            key=f"bit{letter}_{pos}",
-                            type="primary" if bit == "1" else "secondary",
-                            on_click=on_set,
-                            args=(info.code ^ (1 << pos),),
-                            help=tip,
-                        )
-                        pos -= 1
-
-
-def fields_html(info: exact.CodeInfo, kind_label: str) -> str:
-    """The S / E / M fields as a small table: bits, integer value, and what they mean."""
-    from .display import approx
-
-    fmt = info.fmt
-    rows = []
-    if fmt.signed:
-        rows.append(("S", _("sign"), info.sign_bits, str(info.sign), "−" if info.sign else "+"))
-    if info.kind == "normal":
-        e_meaning = _("{e} − bias {bias} = {p}").format(e=info.exponent_field, bias=fmt.bias, p=info.unbiased_exponent)
-    elif info.kind == "subnormal":
-        e_meaning = _("subnormal: 1 − bias = {p}").format(p=info.unbiased_exponent)
-    else:
-        e_meaning = kind_label
-    rows.append(("E", _("exponent"), info.exponent_bits, str(info.exponent_field), e_meaning))
-    if info.mantissa_bits:
-        m_meaning = (
-            _("significand {sig}").format(sig=approx(info.significand, 12)) if info.significand is not None else kind_label
-        )
-        rows.append(("M", _("mantissa"), info.mantissa_bits, str(info.mantissa_field), m_meaning))
-    head = "".join(f"<th>{h}</th>" for h in (_("Field"), _("Bits"), _("Integer"), _("Meaning")))
-    body = "".join(
-        f'<tr><td><b style="color:{COLORS[letter]}">{letter}</b> {html.escape(name)}</td>'
-        f'<td class="ql-mono" style="color:{COLORS[letter]}">{bits}</td>'
-        f'<td class="ql-mono">{integer}</td><td>{html.escape(meaning)}</td></tr>'
-        for letter, name, bits, integer, meaning in rows
-    )
-    return f'<table class="ql-table ql-fields"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def table_html(header: list[str], rows: list[list[str]], *, mono: tuple[int, ...] = ()) -> str:
     """A small HTML table that wraps on a phone (cells are escaped; columns in ``mono`` are monospace)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
@@ -302,30 +230,6 @@ def grid_html(df, titles=None) -> str:
             cells.append(f"<td{attr}>{text}</td>")
         rows.append(f"<tr><th>{html.escape(str(label))}</th>{''.join(cells)}</tr>")
     return f'<div class="ql-scroll"><table class="ql-grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-
-
-def code_table_html(table, href: Callable[[int], str]) -> str:
-    """A code table (:class:`figures.formats.CodeTable`) as HTML: one linked cell per code,
-    tinted by class; ``href(code)`` is the link (opened in this tab)."""
-    head = "<th></th>" + "".join(f"<th>{html.escape(c)}</th>" for c in table.text.columns)
-    rows = []
-    for i, label in enumerate(table.text.index):
-        cells = []
-        for j in range(table.text.shape[1]):
-            code = int(table.code.iat[i, j])
-            kind = table.kind.iat[i, j]
-            cells.append(
-                f'<td style="background:{KIND_TINTS[kind]}"><a href="{html.escape(href(code), quote=True)}" target="_self" '
-                f'title="{html.escape(table.title.iat[i, j], quote=True)}" data-code="{code}">{html.escape(table.text.iat[i, j])}</a></td>'
-            )
-        rows.append(f"<tr><th>{html.escape(label)}</th>{''.join(cells)}</tr>")
-    return f'<div class="ql-scroll"><table class="ql-codes"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-
-
-def kind_legend_html(kinds: list[str], labels: dict[str, str]) -> str:
-    """Coloured chips naming the classes of a code table."""
-    chips = "".join(f'<span style="background:{KIND_TINTS[k]}">{html.escape(labels[k])}</span>' for k in kinds)
-    return f'<div class="ql-legend">{chips}</div>'
 
 
 def frame_html(df, *, mono: tuple[int, ...] = ()) -> str:

@@ -4,7 +4,7 @@ into the session's language.  The English msgids here equal the defaults there
 
 from __future__ import annotations
 
-from lab.i18n import _
+from lab.core.i18n import _
 
 __all__ = ["model_labels"]
 

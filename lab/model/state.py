@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .i18n import N_, _
-from .state import _choice_param, _int_param, query_dict, url_is_new, write_url
+from lab.core.i18n import N_, _
+from lab.core.state import _choice_param, _int_param, query_dict, url_is_new, write_url
 
 __all__ = ["PAGE", "RECIPE", "N_CALIB", "TAB", "SECTIONS", "DEFAULT_RECIPE", "DEFAULT_N_CALIB", "model_load_url", "model_write_url", "open_section"]
 

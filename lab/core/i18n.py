@@ -1,4 +1,4 @@
-"""Translations: gettext-style, English msgids as the source, PO catalogs in ``lab/locales``.
+"""Translations: gettext-style, English msgids as the source, PO catalogs in ``lab/core/locales``.
 
 Every user-facing string goes through :func:`_`::
 
@@ -10,10 +10,10 @@ Translate the msgid, *then* ``.format()`` the result, so a translation may move 
 falls back to the English text.  Strings that must be defined before the language is
 known (module-level tables) are marked with :func:`N_` and translated where shown.
 
-A language's catalog is ``lab/locales/<code>.po`` plus any ``lab/locales/<code>.<part>.po``
+A language's catalog is ``lab/core/locales/<code>.po`` plus any ``lab/core/locales/<code>.<part>.po``
 (one part per page family, e.g. ``zh_CN.train.po``, so pages can be translated apart);
 a msgid may live in only one of them.  To add a language: copy the ``zh_CN`` files to
-``<code>``, translate the msgstr lines and add the code to :data:`LANGUAGES`.  ``python -m lab.i18n zh_CN``
+``<code>``, translate the msgstr lines and add the code to :data:`LANGUAGES`.  ``python -m lab.core.i18n zh_CN``
 lists the msgids of the code that a catalog does not translate yet.
 """
 
@@ -159,8 +159,8 @@ def N_(msgid: str) -> str:
 
 
 # --------------------------------------------------------------------------- extraction
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE_GLOBS = ("app.py", "app_pages/*.py", "lab/*.py")
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE_GLOBS = ("app.py", "app_pages/*.py", "lab/**/*.py")
 
 
 def source_files(root: Path = ROOT) -> list[Path]:
@@ -191,9 +191,9 @@ def extract_msgids(files: list[Path] | None = None) -> dict[str, list[str]]:
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m lab.i18n LANG``: print the msgids that LANG's catalog lacks, as PO entries."""
+    """``python -m lab.core.i18n LANG``: print the msgids that LANG's catalog lacks, as PO entries."""
     if len(argv) != 1 or argv[0] not in LANGUAGES or argv[0] == DEFAULT_LANG:
-        print(f"usage: python -m lab.i18n {{{','.join(c for c in LANGUAGES if c != DEFAULT_LANG)}}}")
+        print(f"usage: python -m lab.core.i18n {{{','.join(c for c in LANGUAGES if c != DEFAULT_LANG)}}}")
         return 2
     catalog = load_catalog(argv[0])
     for msgid, where in extract_msgids().items():

@@ -25,8 +25,8 @@ from quantlib import PRESETS, parse_scheme
 from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.schemes import Scheme
 
-from .i18n import N_, _
-from .state import _bool_param, _choice_param, _int_param, query_dict, url_is_new, write_url
+from lab.core.i18n import N_, _
+from lab.core.state import _bool_param, _choice_param, _int_param, query_dict, url_is_new, write_url
 
 __all__ = [
     "TL",

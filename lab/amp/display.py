@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .i18n import _
+from lab.core.i18n import _
 
 __all__ = ["amp_labels"]
 

@@ -37,7 +37,7 @@ from quantlib.tensorio import (
     save_quantized_safetensors,
 )
 
-from .tensor_state import sample_shape
+from lab.tensor.state import sample_shape
 
 __all__ = [
     "MISSES",
@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 DEFAULT_BINS = 121
-"""Histogram bins computed with every analysis (lab.tensor_state.TL.default_bins)."""
+"""Histogram bins computed with every analysis (lab.tensor.state.TL.default_bins)."""
 
 MISSES: collections.Counter = collections.Counter()
 """How many times each cached computation really ran (cache misses), by function name."""

@@ -15,10 +15,11 @@ can drive a bar the page owns.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
+
+from lab.core.cached import shared_store
 
 __all__ = [
     "available",
@@ -208,11 +209,6 @@ def smooth_variants(alpha: float, n: int = 16) -> dict[str, dict]:
     return {k: m.as_dict() for k, m in out.items()}
 
 
-@st.cache_resource(show_spinner=False)
-def _sweeps() -> OrderedDict:
-    return OrderedDict()
-
-
 _SWEEPS_MAX = 24
 
 
@@ -223,16 +219,13 @@ def sensitivity(key: str, n: int, groups: str, progress=None) -> list[dict]:
     from quantlib.model.sensitivity import layer_sensitivity
 
     cache_key = (key, n if recipe_info(key).needs_calibration else 0, groups)
-    store = _sweeps()
-    if cache_key in store:
-        store.move_to_end(cache_key)
-        return store[cache_key]
+    store = shared_store("model_sensitivity", _SWEEPS_MAX)
+    found = store.get(cache_key)
+    if found is not None:
+        return found
     rows = layer_sensitivity(model(), key, eval_batch(), reference(), _calib_for(key, n), groups=groups, progress=progress)
     out = [{"group": r.group, "names": r.names, "metrics": r.metrics.as_dict()} for r in rows]
-    store[cache_key] = out
-    while len(store) > _SWEEPS_MAX:
-        store.popitem(last=False)
-    return out
+    return store.put(cache_key, out)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -12,8 +12,8 @@ import streamlit as st
 from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, QATSettings
 
-from .i18n import _
-from .state import _choice_param, query_dict, url_is_new, write_url
+from lab.core.i18n import _
+from lab.core.state import _choice_param, query_dict, url_is_new, write_url
 
 __all__ = ["DEFAULTS", "LR_CHOICES", "N_CALIB_CHOICES", "QAT", "applied", "apply_widgets", "qat_load_url", "qat_url"]
 

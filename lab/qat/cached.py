@@ -12,11 +12,11 @@ computations really done (tests use it).
 from __future__ import annotations
 
 import collections
-import threading
-from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
+
+from lab.core.cached import LRUStore, shared_store
 
 from quantlib.train import load_digits
 from quantlib.train.qat import QATSettings, Study, run_study, train_float
@@ -46,19 +46,13 @@ def float_network(seed: int = 0):
     return params
 
 
-@st.cache_resource(show_spinner=False)
-def _store():
-    return OrderedDict(), threading.Lock()
+def _store() -> LRUStore:
+    return shared_store("qat_studies", _MAX_STUDIES)
 
 
 def cached_study(settings: QATSettings) -> Study | None:
     """The stored study of these settings, or None."""
-    store, lock = _store()
-    with lock:
-        s = store.get(settings)
-        if s is not None:
-            store.move_to_end(settings)
-        return s
+    return _store().get(settings)
 
 
 def study(settings: QATSettings, on_progress=None) -> Study:
@@ -69,12 +63,7 @@ def study(settings: QATSettings, on_progress=None) -> Study:
         return s
     MISSES["study"] += 1
     result = run_study(float_network(settings.seed), data(), settings, on_progress=on_progress)
-    store, lock = _store()
-    with lock:
-        store[settings] = result
-        while len(store) > _MAX_STUDIES:
-            store.popitem(last=False)
-    return result
+    return _store().put(settings, result)
 
 
 def float_accuracy(seed: int) -> float:

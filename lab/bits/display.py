@@ -10,9 +10,9 @@ from __future__ import annotations
 from quantlib import FloatFormat
 from quantlib import exact
 
-from .cached import Inspection
-from .display import approx, approx_eq, sci
-from .i18n import _
+from lab.bits.cached import Inspection
+from lab.core.display import approx, approx_eq, sci
+from lab.core.i18n import _
 
 __all__ = ["reading", "format_notes", "conversion_notes", "power"]
 

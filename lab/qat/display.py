@@ -4,7 +4,7 @@ the calibration method names, and the finding sentences computed from a study's 
 
 from __future__ import annotations
 
-from lab.i18n import N_, _
+from lab.core.i18n import N_, _
 
 __all__ = ["CAL_NAMES", "family_findings", "findings", "qat_labels"]
 

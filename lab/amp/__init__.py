@@ -1,0 +1,1 @@
+"""Mixed precision training (/amp): settings, cached runs, labels."""

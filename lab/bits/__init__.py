@@ -1,0 +1,1 @@
+"""Bit Inspector (/bits): state, cached inspections, widgets, worked explanations (display)."""

@@ -1,0 +1,172 @@
+"""The Bit Inspector's (``/bits``) session-state keys, URL <-> state and callbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+
+from lab.core.i18n import LANG_KEY, _
+from lab.core.state import CUSTOM, ROUNDINGS, format_from_query, format_to_query, query_dict, url_is_new, _bool_param, _choice_param, _int_param
+
+
+class BITS:
+    """Session-state keys of the Bit Inspector (``/bits``)."""
+
+    page = "bits"
+    fmt = "bits_fmt"            # format picker (and bits_fmt_e, _m, _bias, _nonfinite, _signed)
+    rounding = "bits_rounding"
+    seed = "bits_seed"
+    saturate = "bits_saturate"
+    value = "bits_value"        # decimal text box
+    hex = "bits_hex"            # hex text box
+    bin = "bits_bin"            # binary text box
+    model = "bits_model"        # dict: what the user last set (see bits_model)
+    notes = "bits_url_notes"    # warnings from the last URL load
+
+    default_format = "float32"
+    default_value = "0.1"
+    default_seed = 0
+
+
+def bits_model() -> dict[str, Any]:
+    """What the user last set, the single source of truth of the page's input.
+
+    ``source`` is "value" (``value_text`` is a decimal to round), "hex" or "bin"
+    (``code_text`` still to be parsed in the current format), or "code" (``code``, an
+    int set by the bit toggles, the ±1 buttons or a parsed hex/bin; ``via`` is the
+    box to name it by in the URL).  ``shown_decimal`` is the exact value displayed by
+    the last run, for the format-change callback.
+    """
+    model = st.session_state.get(BITS.model)
+    if model is None:
+        model = {
+            "source": "value",
+            "value_text": BITS.default_value,
+            "code_text": "",
+            "code": None,
+            "via": "hex",
+            "shown_decimal": None,
+        }
+        st.session_state[BITS.model] = model
+    return model
+
+
+def bits_defaults() -> None:
+    """Give every Bit Inspector widget key its default, once per session."""
+    ss = st.session_state
+    ss.setdefault(BITS.fmt, BITS.default_format)
+    ss.setdefault(BITS.rounding, ROUNDINGS[0])
+    ss.setdefault(BITS.seed, BITS.default_seed)
+    ss.setdefault(BITS.saturate, False)
+    bits_model()
+
+
+def bits_load_url() -> None:
+    """Apply the URL to the page state when it came from outside; keep warnings for display."""
+    bits_defaults()
+    if not url_is_new(BITS.page):
+        return
+    qp = query_dict()
+    notes = format_from_query(qp, BITS.fmt)
+    model = bits_model()
+    ss = st.session_state
+    if "rounding" in qp:
+        try:
+            ss[BITS.rounding] = _choice_param(qp, "rounding", ROUNDINGS, lower=True)
+        except ValueError as exc:
+            notes.append(str(exc))
+    if "seed" in qp:
+        try:
+            ss[BITS.seed] = _int_param(qp, "seed")
+        except ValueError as exc:
+            notes.append(str(exc))
+    if "saturate" in qp:
+        try:
+            ss[BITS.saturate] = _bool_param(qp, "saturate")
+        except ValueError as exc:
+            notes.append(str(exc))
+    given = [p for p in ("value", "hex", "bin") if p in qp]
+    if len(given) > 1:
+        notes.append(
+            _("The URL gives {params}; only one input is used: {used}.").format(
+                params=", ".join(given), used=given[-1]
+            )
+        )
+    if given:
+        p = given[-1]
+        if p == "value":
+            model.update(source="value", value_text=qp["value"])
+        else:
+            model.update(source=p, code_text=qp[p], via=p)
+    ss[BITS.notes] = notes
+
+
+def bits_url(model: dict[str, Any], shown_hex: str | None, shown_bin: str | None) -> dict[str, str]:
+    """The canonical query parameters of the current Bit Inspector state."""
+    ss = st.session_state
+    params = format_to_query(BITS.fmt)
+    source = model["source"]
+    if source == "value":
+        params["value"] = model["value_text"]
+    elif source in ("hex", "bin"):
+        params[source] = model["code_text"]  # not parsed (yet): keep what was typed
+    elif model["via"] == "bin" and shown_bin is not None:
+        params["bin"] = shown_bin
+    elif shown_hex is not None:
+        params["hex"] = shown_hex.removeprefix("0x")
+    rounding = ss.get(BITS.rounding, ROUNDINGS[0])
+    if rounding != ROUNDINGS[0]:
+        params["rounding"] = rounding
+        if rounding == "stochastic":
+            params["seed"] = str(int(ss.get(BITS.seed, 0)))
+    if ss.get(BITS.saturate):
+        params["saturate"] = "1"
+    return params
+
+
+# callbacks: run before the script, so they only record what the user did
+def on_value_typed() -> None:
+    bits_model().update(source="value", value_text=st.session_state.get(BITS.value, ""))
+
+
+def on_hex_typed() -> None:
+    bits_model().update(source="hex", code_text=st.session_state.get(BITS.hex, ""), via="hex")
+
+
+def on_bin_typed() -> None:
+    bits_model().update(source="bin", code_text=st.session_state.get(BITS.bin, ""), via="bin")
+
+
+def set_code(code: int | None) -> None:
+    """Show ``code`` (bit toggles, ±1 buttons)."""
+    if code is not None:
+        model = bits_model()
+        model.update(source="code", code=int(code))
+
+
+def on_format_changed() -> None:
+    """Keep the *value* when the format changes: a code becomes the input to round."""
+    model = bits_model()
+    if model["source"] != "value" and model.get("shown_decimal") is not None:
+        model.update(source="value", value_text=model["shown_decimal"])
+
+
+def bits_link_params(fmt_key, code: int, bits: int) -> dict[str, str]:
+    """Query parameters that open ``code`` of a format in the Bit Inspector (``lang`` kept)."""
+    if isinstance(fmt_key, str):
+        params = {"format": fmt_key}
+    else:
+        _tag, nexp, nmant, bias, nonfinite, signed, *_name = fmt_key
+        params = {"format": CUSTOM, "e": str(nexp), "m": str(nmant)}
+        if bias is not None:
+            params["bias"] = str(bias)
+        params["nonfinite"] = nonfinite
+        if not signed:
+            params["signed"] = "0"
+    params["hex"] = f"{code:0{(bits + 3) // 4}X}"
+    lang = st.session_state.get(LANG_KEY)
+    if lang and lang != "en":
+        params[LANG_KEY] = lang
+    return params

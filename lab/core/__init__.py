@@ -1,0 +1,1 @@
+"""The shared app layer: i18n, URL state, caches, widgets, display."""

@@ -1,0 +1,1 @@
+"""Format Comparison (/formats): state, cached figures, widgets, labels."""

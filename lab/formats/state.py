@@ -1,0 +1,238 @@
+"""The Format Comparison's (``/formats``) session-state keys, custom formats, URL <-> state."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from quantlib import get_format
+
+from lab.core.cached import resolve_format
+from lab.core.i18n import _
+from lab.core.state import CUSTOM, NONFINITE, query_dict, url_is_new, _bool_param, _choice_param
+
+
+class FMTS:
+    """Session-state keys of the Format Comparison page (``/formats``)."""
+
+    page = "formats"
+    selected = "fmts_selected"    # multiselect: registry names and custom names, in order
+    customs = "fmts_customs"      # dict: custom name -> (nexp, nmant, bias or None, nonfinite, signed)
+    new = "fmts_new"              # the custom-format control (fmts_new_e, _m, _bias, _nonfinite, _signed)
+    new_name = "fmts_new_name"    # the name box of a new custom format
+    add_error = "fmts_add_error"  # why the last "Add" did not work
+    refs = "fmts_refs"            # reference lines: '3000 activations, 1e-6 gradients'
+    value = "fmts_value"          # where does my number land: '3000' or '1e-4 .. 3000'
+    saturate = "fmts_saturate"
+    view = "fmts_view"            # number line: scaled / linear / log
+    books = "fmts_books"          # show the NF4 / bitsandbytes FP4 codebooks
+    zoom = "fmts_zoom"            # precision chart: start zoomed in on the narrow formats
+    table = "fmts_table"          # the format of the code table
+    open_code = "fmts_open_code"  # the code chosen to open in the Bit Inspector
+    notes = "fmts_url_notes"
+
+    default_formats = ("float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2", "float4_e2m1fn")
+    default_value = "3000"
+    views = ("scaled", "linear", "log")
+
+
+CUSTOM_NAME_RE = r"[A-Za-z][A-Za-z0-9_.\-]{0,31}"
+
+
+def custom_spec(name: str, layout: tuple) -> str:
+    """A custom format in the URL: 'my8:e4m3b7:fn' (bias omitted when default, ':unsigned')."""
+    nexp, nmant, bias, nonfinite, signed = layout
+    text = f"{name}:e{nexp}m{nmant}" + ("" if bias is None else f"b{bias}") + f":{nonfinite}"
+    return text if signed else text + ":unsigned"
+
+
+def parse_custom_spec(text: str) -> tuple[str, tuple]:
+    """'my8:e4m3b7:fn' -> ('my8', (4, 3, 7, 'fn', True)); ValueError (translated) if unreadable.
+
+    The layout is checked by FloatFormat itself (via :func:`lab.core.cached.resolve_format`)."""
+    parts = [p.strip() for p in text.strip().split(":")]
+    m = re.fullmatch(r"e(\d+)m(\d+)(?:b(-?\d+))?", parts[1].lower()) if len(parts) >= 2 else None
+    nonfinite = parts[2].lower() if len(parts) >= 3 else "ieee"
+    unsigned = len(parts) >= 4 and parts[3].lower() in ("unsigned", "u")
+    if (
+        len(parts) not in (2, 3, 4)
+        or m is None
+        or nonfinite not in NONFINITE
+        or (len(parts) == 4 and not unsigned)
+    ):
+        raise ValueError(
+            _("URL parameter custom={value!r} should look like name:e4m3b7:fn (name, exponent and mantissa bits, optional bias, then one of {options}).").format(
+                value=text, options=", ".join(NONFINITE)
+            )
+        )
+    layout = (int(m[1]), int(m[2]), None if m[3] is None else int(m[3]), nonfinite, not unsigned)
+    problem = check_custom_name(parts[0])
+    if problem:
+        raise ValueError(problem)
+    try:
+        resolve_format(("custom", *layout))
+    except ValueError as exc:
+        raise ValueError(_("Custom format {name!r} is not valid: {reason}").format(name=parts[0], reason=exc)) from None
+    return parts[0], layout
+
+
+def check_custom_name(name: str) -> str | None:
+    """Why ``name`` cannot name a custom format (translated), or None."""
+    if not re.fullmatch(CUSTOM_NAME_RE, name or ""):
+        return _("A custom format's name starts with a letter and has at most 32 letters, digits, '_', '.' or '-' (got {name!r}).").format(name=name)
+    try:
+        get_format(name)
+    except ValueError:
+        pass
+    else:
+        return _("{name!r} is already the name of a registry format; choose another name.").format(name=name)
+    if name.lower() == CUSTOM:
+        return _("{name!r} is reserved; choose another name.").format(name=name)
+    return None
+
+
+def fmts_customs() -> dict[str, tuple]:
+    """The custom formats defined in this session, by name (in definition order)."""
+    return st.session_state.setdefault(FMTS.customs, {})
+
+
+def fmts_key(name: str):
+    """The lab.core.cached format key of a selected name (registry name, or a named custom layout)."""
+    layout = fmts_customs().get(name)
+    if layout is None:
+        return get_format(name).name
+    return ("custom", *layout, name)
+
+
+def fmts_defaults() -> None:
+    ss = st.session_state
+    ss.setdefault(FMTS.selected, list(FMTS.default_formats))
+    fmts_customs()
+    ss.setdefault(FMTS.value, FMTS.default_value)
+    ss.setdefault(FMTS.refs, "")
+    ss.setdefault(FMTS.saturate, False)
+    ss.setdefault(FMTS.view, FMTS.views[0])
+    ss.setdefault(FMTS.books, True)
+    ss.setdefault(FMTS.zoom, True)
+
+
+def fmts_load_url() -> None:
+    """Apply the URL to the page state when it came from outside; keep warnings for display.
+
+    ``formats=bfloat16,float16,my8`` (names or aliases, in order), ``custom=my8:e4m3b7:fn,...``
+    (defines named custom layouts), ``value``, ``refs``, ``saturate``, ``view``,
+    ``codebooks=0``, ``zoom=0``, ``table`` (the code-table format)."""
+    fmts_defaults()
+    if not url_is_new(FMTS.page):
+        return
+    qp = query_dict()
+    ss = st.session_state
+    notes: list[str] = []
+    customs = fmts_customs()
+    if "custom" in qp:
+        for item in qp["custom"].split(","):
+            if not item.strip():
+                continue
+            try:
+                name, layout = parse_custom_spec(item)
+            except ValueError as exc:
+                notes.append(str(exc))
+                continue
+            customs[name] = layout
+    if "formats" in qp:
+        chosen: list[str] = []
+        for item in qp["formats"].replace(" ", ",").split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item in customs:
+                name = item
+            else:
+                try:
+                    name = get_format(item).name
+                except ValueError as exc:
+                    notes.append(_("URL parameter formats: {value!r} ignored: {reason}").format(value=item, reason=exc))
+                    continue
+            if name not in chosen:
+                chosen.append(name)
+        ss[FMTS.selected] = chosen
+    if "value" in qp:
+        ss[FMTS.value] = qp["value"]
+    if "refs" in qp:
+        ss[FMTS.refs] = qp["refs"]
+    if "saturate" in qp:
+        try:
+            ss[FMTS.saturate] = _bool_param(qp, "saturate")
+        except ValueError as exc:
+            notes.append(str(exc))
+    for param, key in (("codebooks", FMTS.books), ("zoom", FMTS.zoom)):
+        if param in qp:
+            try:
+                ss[key] = _bool_param(qp, param)
+            except ValueError as exc:
+                notes.append(str(exc))
+    if "view" in qp:
+        try:
+            ss[FMTS.view] = _choice_param(qp, "view", FMTS.views, lower=True)
+        except ValueError as exc:
+            notes.append(str(exc))
+    if "table" in qp:
+        ss[FMTS.table] = qp["table"].strip()
+    ss[FMTS.notes] = notes
+
+
+def fmts_url(table_default: str | None) -> dict[str, str]:
+    """The canonical query parameters of the current Format Comparison state."""
+    ss = st.session_state
+    selected = list(ss.get(FMTS.selected, []))
+    customs = fmts_customs()
+    params = {"formats": ",".join(selected)}
+    used = [n for n in selected if n in customs]
+    if used:
+        params["custom"] = ",".join(custom_spec(n, customs[n]) for n in used)
+    if ss.get(FMTS.value, "").strip():
+        params["value"] = ss[FMTS.value].strip()
+    if ss.get(FMTS.refs, "").strip():
+        params["refs"] = ss[FMTS.refs].strip()
+    if ss.get(FMTS.saturate):
+        params["saturate"] = "1"
+    if ss.get(FMTS.view, FMTS.views[0]) != FMTS.views[0]:
+        params["view"] = ss[FMTS.view]
+    if not ss.get(FMTS.books, True):
+        params["codebooks"] = "0"
+    if not ss.get(FMTS.zoom, True):
+        params["zoom"] = "0"
+    table = ss.get(FMTS.table)
+    if table and table != table_default:
+        params["table"] = table
+    return params
+
+
+def on_add_custom() -> None:
+    """The "Add" button of the custom-format control: define (or redefine) the named layout
+    and append it to the selection."""
+    ss = st.session_state
+    k = FMTS.new
+    bias = ss.get(k + "_bias")
+    layout = (
+        int(ss.get(k + "_e", 4)), int(ss.get(k + "_m", 3)), None if bias is None else int(bias),
+        ss.get(k + "_nonfinite", "ieee"), bool(ss.get(k + "_signed", True)),
+    )
+    try:
+        fmt = resolve_format(("custom", *layout))
+    except ValueError as exc:
+        ss[FMTS.add_error] = _("This layout is not a valid format: {reason}").format(reason=exc)
+        return
+    name = (ss.get(FMTS.new_name) or "").strip() or fmt.name
+    problem = check_custom_name(name)
+    if problem:
+        ss[FMTS.add_error] = problem
+        return
+    ss.pop(FMTS.add_error, None)
+    fmts_customs()[name] = layout
+    selected = list(ss.get(FMTS.selected, []))
+    if name not in selected:
+        selected.append(name)
+    ss[FMTS.selected] = selected
+    ss[FMTS.new_name] = ""

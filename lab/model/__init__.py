@@ -1,0 +1,1 @@
+"""PTQ studio (/model): state, cached model work, labels."""

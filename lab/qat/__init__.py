@@ -1,0 +1,1 @@
+"""Quantization-aware training (/qat): state, cached studies, labels."""

@@ -1,0 +1,1 @@
+"""Tensor Lab (/tensor): state, cached quantlib work, the scheme picker."""
