@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-unit test-e2e bench oracles clean
+.PHONY: run test test-unit test-e2e bench oracles clean lint
 
 run: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py
@@ -55,3 +55,7 @@ $(DEV_STAMP): requirements.txt requirements-model.txt requirements-dev.txt | $(B
 
 clean:
 	rm -rf test-results .pytest_cache
+
+# Style: ruff lint (pyproject.toml) on the whole tree.
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .

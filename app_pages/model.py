@@ -13,6 +13,7 @@ from lab.model import cached as mc
 from lab.model import state as ms
 from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
+from quantlib.model.evalset import ranking
 from lab.core.i18n import _
 from lab.model.display import model_labels
 
@@ -102,8 +103,6 @@ st.dataframe(
 
 st.subheader(_("Retrieval: which texts are closest to a query?"))
 query = st.selectbox(_("Query"), range(len(texts)), key="model_query", format_func=lambda i: texts[i])
-from quantlib.model.evalset import ranking
-
 rank_table = figs.ranking_table(texts, ranking(ref_result["embeddings"], query), ranking(result["embeddings"], query), TOP_RANKS, labels)
 st.dataframe(rank_table, hide_index=True, width="stretch")
 st.caption(_("The {k} texts nearest to the query by cosine similarity of the embeddings, float32 beside the quantized model; the change column says where the quantized model's text stood in float32's ranking.").format(k=TOP_RANKS))

@@ -168,6 +168,7 @@ def run(n: int, repeat: int, threads_list: list[int]) -> list[dict]:
 
 def table(results: list[dict], n: int) -> str:
     r0 = results[0]
+
     def f(v):
         return "–" if v is None else f"{v:.1f}"
 

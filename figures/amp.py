@@ -63,7 +63,6 @@ LABELS: dict[str, str] = {
 }
 
 
-
 def _labels(labels: Mapping[str, str] | None) -> Mapping[str, str]:
     return {**LABELS, **labels} if labels else LABELS
 

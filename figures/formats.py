@@ -1147,4 +1147,3 @@ def takeaways(
         if not (over or under or sub) and len(fmts) > 1:
             out.append(lab["tk_ref_all_fit"].format(value=shown_top if not r.is_range else f"{shown_low} … {shown_top}"))
     return out
-

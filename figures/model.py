@@ -172,8 +172,6 @@ def _mb(b: int) -> str:
     return f"{b / 1e6:.2f}"
 
 
-
-
 _layout = chart_layout
 
 

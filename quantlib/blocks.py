@@ -30,7 +30,6 @@ from ._parallel import CHUNK, run_parallel, shares, thread_count
 __all__ = ["CHUNK", "Layout", "default_threads", "layout_for", "run_tiles"]
 
 
-
 def _check_block_size(block_size) -> None:
     if block_size is None:
         return

@@ -52,6 +52,7 @@ __all__ = [
     "conversion_error",
 ]
 
+
 @dataclass(frozen=True)
 class ExactValue:
     """A real number as typed, exactly: sign kept apart from magnitude so -0 survives.

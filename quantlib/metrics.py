@@ -38,7 +38,6 @@ from .blocks import layout_for
 __all__ = ["Histogram", "Histograms", "Metrics", "block_mse", "histogram", "histograms", "metrics"]
 
 
-
 @dataclass(frozen=True)
 class Metrics:
     """Error metrics of ``xq`` against ``x`` (see the module docstring for definitions)."""
@@ -62,10 +61,10 @@ class Metrics:
         return {k: v for k, v in self.__dict__.items() if k != "per_block_mse"}
 
 
-
 def _max_nan(a: float, b: float) -> float:
     """max that keeps a NaN (Python's max(0.0, nan) is 0.0): one NaN error makes the max NaN."""
     return a if (a != a or a >= b) else b
+
 
 def _unpack(x, xq, clipped, block_size):
     from .schemes import QuantizedTensor

@@ -90,10 +90,10 @@ __all__ = [
 _TINY_ABSMAX = np.float32(1e-38)  # bitsandbytes: absmax.clamp(min=1e-38)
 
 
-
 def _value_table(fmt: FloatFormat | str) -> np.ndarray:
     """Every code's exact value as float64 (a table of ``2**bits`` entries; <= 16 bits)."""
     return _decode_table(get_format(fmt))
+
 
 # ============================================================== options & string form
 def _opt(default, key: str | None, kind: str, *, always: bool = False):

@@ -1289,4 +1289,3 @@ def save_npy(array: np.ndarray, *, file: Any = None) -> bytes:
     out = buf.getvalue()
     _write_out(out, file)
     return out
-

@@ -42,7 +42,6 @@ def test_bad_url_is_reported_and_runs_selection_changes():
     assert "Add a run with loss scaling" in " ".join(i.value for i in at.info)
 
 
-
 def test_out_of_range_numbers_are_clamped_and_said():
     at = open_page(PAGE, timeout=120, epochs="1", runs="float16_scaled", scale="40")
     warnings = " ".join(w.value for w in at.warning)

@@ -117,7 +117,7 @@ def build() -> dict[str, bytes]:
         "",
         "Files and the tensors they hold:",
     ]
-    for sample, e in entries.items():
+    for e in entries.values():
         lines.append(f"  {e['file']:<28} {e['tensor']}  {tuple(e['shape'])}  sha256 {e['npy_sha256']}")
     files["NOTICE"] = ("\n".join(lines) + "\n").encode()
     if DEBIAN_APACHE.exists():

@@ -114,5 +114,3 @@ def code_html(info: exact.CodeInfo, *, sep: str = " ") -> str:
                 f"{field_html(bits, letter)}</span>"
             )
     return f'<span class="ql-code">{sep.join(parts)}</span>'
-
-

@@ -60,7 +60,6 @@ __all__ = [
     "safe_metrics",
     "quantized_file",
     "dequantized_file",
-    "code_format",
     "source_bits",
 ]
 

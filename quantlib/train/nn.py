@@ -186,7 +186,7 @@ def forward(params: Params, x: np.ndarray, *, policy: Precision, weight_hooks=No
     h = cast_to(np.asarray(x, dtype=dt), policy.activations, rounding=r, rng=rng)
     cache = {"x": [], "W": [], "z": [], "ctx_w": [], "ctx_in": []}
     wb = cast_many([np.asarray(p[k], dtype=dt) for p in params for k in ("W", "b")], policy.weights, rounding=r, rng=rng)
-    for i, p in enumerate(params):
+    for i in range(len(params)):
         w, b = wb[2 * i], wb[2 * i + 1]
         ctx_w = ctx_in = None
         wh = _hook(weight_hooks, i, n)
