@@ -7,16 +7,17 @@ differ from their defaults (``nf4:block=64,dq``), and ``parse_scheme(str(s)) == 
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
 
 from .. import _kernels as K
-from ..blocks import Layout, default_threads, layout_for
+from ..blocks import Layout, default_threads
 from ..codec import _decode_table
 from ..formats import FloatFormat, get_format
+from ..granularity import Granularity, PerAxis, PerBlock, PerTensor, granularity_of
 
 def _value_table(fmt: FloatFormat | str) -> np.ndarray:
     """Every code's exact value as float64 (a table of ``2**bits`` entries; <= 16 bits)."""
@@ -126,6 +127,28 @@ class DoubleQuantState:
         return rec.astype(np.float32).reshape(self.codes.shape)
 
 
+@dataclass(frozen=True, kw_only=True)
+class GroupView:
+    """What one group stores, as :meth:`QuantizedTensor.group` reads it.
+
+    ``index``: the group number; ``size``: its real elements; ``where``: its place
+    (:meth:`~quantlib.blocks.Layout.group_index`, e.g. ``("block", 1, 96, 100)``); ``scale``,
+    ``scale_code`` (an E8M0 byte, an E4M3 code), ``zero_point``; ``tensor_scale`` (NVFP4);
+    ``dq_original`` / ``dq_code``: with double quantization the exact absmax and its 8-bit code
+    (``scale`` is then the absmax it gives back).  None where the scheme stores no such thing.
+    """
+
+    index: int
+    size: int
+    where: tuple
+    scale: float | None = None
+    scale_code: int | None = None
+    zero_point: int | None = None
+    tensor_scale: float | None = None
+    dq_original: float | None = None
+    dq_code: int | None = None
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class QuantizedTensor:
     """The result of :func:`quantize`: codes, scales, and everything a page needs to explain them.
@@ -215,6 +238,32 @@ class QuantizedTensor:
         """Group number of the element at ``index`` (tuple): use it with :meth:`levels`."""
         return self.layout.group_of(index)
 
+    def group(self, group: int) -> GroupView:
+        """Group ``group``'s scale, stored scale code, zero point and double-quant state:
+        ``quantize(x, "int8:axis=0").group(2).scale`` is the absmax of row 2."""
+        g = self.layout._check_group(group)
+
+        def at(a):
+            return None if a is None else np.asarray(a).reshape(-1)[g]
+
+        dq = self.double_quant
+        return GroupView(
+            index=g,
+            size=self.layout.group_size(g),
+            where=self.layout.group_index(g),
+            scale=None if self.scales is None else float(at(self.scales)),
+            scale_code=None if self.scale_codes is None else int(at(self.scale_codes)),
+            zero_point=None if self.zero_points is None else int(at(self.zero_points)),
+            tensor_scale=self.tensor_scale,
+            dq_original=None if dq is None else float(at(dq.original)),
+            dq_code=None if dq is None else int(at(dq.codes)),
+        )
+
+    def group_elements(self, a, group: int, limit: int | None = None) -> np.ndarray:
+        """Group ``group``'s elements of ``a`` (x, the codes, the dequantized values, ... of this
+        shape), at most ``limit`` (:meth:`~quantlib.blocks.Layout.group_elements`)."""
+        return self.layout.group_elements(a, group, limit)
+
     def _group_scale(self, g: int) -> float:
         return float(np.asarray(self.scales).reshape(-1)[g])
 
@@ -264,9 +313,39 @@ class Scheme:
         return self._head() + (":" + ",".join(items) if items else "")
 
     # ------------------------------------------------------------ layout & bits
+    @property
+    def granularity(self) -> Granularity:
+        """Which elements share a scale: ``int8:axis=1`` -> PerAxis(1), ``nf4:block=64`` ->
+        PerBlock(64), ``int8`` (and an unscaled cast) -> PerTensor()."""
+        return granularity_of(getattr(self, "axis", None), getattr(self, "block_size", None))
+
+    def with_granularity(self, granularity: Granularity) -> Scheme:
+        """This scheme with another granularity: ``int8`` with PerBlock(64) -> ``int8:block=64``.
+        ValueError if the scheme does not allow it (MX takes only blocks, a plain cast none)."""
+        kinds = {f.name: f.metadata.get("kind") for f in fields(self)}
+        g = granularity
+        if isinstance(g, PerBlock):
+            kw = {"block_size": g.size, "axis": None}
+        elif isinstance(g, PerAxis):
+            kw = {"block_size": None, "axis": g.axis}
+        elif isinstance(g, PerTensor):
+            kw = {"block_size": None, "axis": None}
+        else:
+            raise ValueError(f"a granularity is PerTensor(), PerAxis(k) or PerBlock(B), got {g!r}")
+        kw = {k: v for k, v in kw.items() if k in kinds or v is not None}
+        if any(k not in kinds or (v is None and kinds[k] == "int") for k, v in kw.items()):
+            raise ValueError(f"{self.head} takes {type(self.granularity).__name__} granularity only, not {g!r}")
+        return replace(self, **kw)
+
     def layout(self, shape) -> Layout:
-        """The groups of a tensor of ``shape`` under this scheme."""
-        return layout_for(shape, axis=getattr(self, "axis", None), block_size=getattr(self, "block_size", None))
+        """The groups of a tensor of ``shape`` under this scheme (:meth:`granularity`'s layout)."""
+        return self.granularity.layout(shape)
+
+    @property
+    def scale_format(self) -> str | None:
+        """The format (name) the stored ``scale_codes`` are codes of, or None when the scales are
+        kept as float32 values: ``"float8_e8m0fnu"`` for MX and log, ``"float8_e4m3fn"`` for NVFP4."""
+        return None
 
     @property
     def code_bits(self) -> int:

@@ -316,6 +316,10 @@ class LogQuant(Scheme):
         return f"log{self.bits}"
 
     @property
+    def scale_format(self) -> str | None:
+        return "float8_e8m0fnu"
+
+    @property
     def code_bits(self) -> int:
         return self.bits
 

@@ -8,7 +8,6 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _kernels as K
-from ..blocks import Layout, layout_for
 from ..codec import all_values, decode, encode
 from ..formats import FloatFormat, get_format
 from ._base import QuantizedTensor, Scheme, _beyond, _check_int, _opt, _require_finite, _sat_threshold, _value_table
@@ -45,9 +44,14 @@ class MX(Scheme):
     * ``rceil``: the smallest ``2^e >= A / max_elem`` (exact; cuBLAS/torchao ``RCEIL`` compute
       ``A * (1/max)`` in float32 first): 7/6 -> X = 2, 7 -> 3.5 -> 4 (RNE) -> 8.
 
-    e is clamped to the E8M0 range [-127, 127]; an all-zero block gets 2^-127.  MXINT8
-    elements are 8-bit two's complement with 6 fraction bits (±127/64), rounded half to even
-    (microxcaling rounds half away).  ``scales`` = X, ``scale_codes`` = the E8M0 bytes e + 127.
+    e is clamped to the scale format's range, [-127, 127] for E8M0; an all-zero block gets its
+    smallest scale, 2^-127.  MXINT8 elements are 8-bit two's complement with 6 fraction bits
+    (±127/64), rounded half to even (microxcaling rounds half away).  ``scales`` = X,
+    ``scale_codes`` = X's codes in ``scale_format`` (E8M0: the byte e + 127).
+
+    The formats are data: ``element`` (a FloatFormat name, or ``"int8"``) and ``scale_format``
+    (a power-of-two format: no mantissa bits; ``float8_e8m0fnu`` by default, the ``scale=``
+    option) -- ``MX(element="float4_e2m1fn", scale_format="float8_e8m0fnu")`` is ``mxfp4``.
     """
 
     family: ClassVar[str] = "mx"
@@ -67,6 +71,7 @@ class MX(Scheme):
     element: str = _opt("float8_e4m3fn", None, "str")
     block_size: int = _opt(32, "block", "int")
     scale_rounding: str = _opt("floor", "round", "str")
+    scale_format: str = _opt("float8_e8m0fnu", "scale", "str")
 
     def __post_init__(self) -> None:
         el = self.element
@@ -81,6 +86,13 @@ class MX(Scheme):
         _check_int("block_size", self.block_size, 1)
         if self.scale_rounding not in MX_SCALE_ROUNDINGS:
             raise ValueError(f"unknown scale_rounding {self.scale_rounding!r}; choose one of {', '.join(MX_SCALE_ROUNDINGS)}")
+        sf = _format_name(self.scale_format, "MX scale_format")
+        if get_format(sf).nmant != 0:
+            raise ValueError(
+                f"MX scales are powers of two: scale_format must be a format without mantissa bits (float8_e8m0fnu), got {self.scale_format!r}"
+                " (a scale with mantissa bits is NVFP4's rule: nvfp4:scale=...)"
+            )
+        object.__setattr__(self, "scale_format", sf)
 
     @classmethod
     def _match_head(cls, head):
@@ -89,9 +101,6 @@ class MX(Scheme):
 
     def _head(self):
         return {v: k for k, v in _MX_ELEMENTS.items()}[self.element]
-
-    def layout(self, shape) -> Layout:
-        return layout_for(shape, block_size=self.block_size)
 
     @property
     def is_int(self) -> bool:
@@ -109,7 +118,19 @@ class MX(Scheme):
     def code_bits(self) -> int:
         return 8 if self.is_int else self.fmt.bits
 
-    _group_bits: ClassVar[int] = 8  # one E8M0 byte
+    @property
+    def _group_bits(self) -> int:  # type: ignore[override]
+        return self.scale_fmt.bits  # one E8M0 byte
+
+    @property
+    def scale_fmt(self) -> FloatFormat:
+        return get_format(self.scale_format)
+
+    @property
+    def scale_exponents(self) -> tuple[int, int]:
+        """The range of e the scale format holds: (-127, 127) for E8M0."""
+        sf = self.scale_fmt
+        return int(np.frexp(sf.smallest_subnormal)[1]) - 1, int(sf.emax)
 
     @property
     def emax(self) -> int:
@@ -124,7 +145,7 @@ class MX(Scheme):
         return 6 if self.is_int else self.fmt.nmant
 
     def shared_exponent(self, absmax) -> np.ndarray:
-        """The unbiased E8M0 exponent e of each block absmax (int64), by ``scale_rounding``."""
+        """The unbiased exponent e of each block absmax's scale 2^e (int64), by ``scale_rounding``."""
         A = np.asarray(absmax, dtype=np.float64)
         m, ex = np.frexp(A)  # A = m * 2**ex, m in [0.5, 1)
         fl = ex.astype(np.int64) - 1  # floor(log2 A) for A > 0
@@ -141,8 +162,9 @@ class MX(Scheme):
                 e = np.ceil(np.log2(np.where(A > 0, A, 1.0) / mx)).astype(np.int64)
             e += A > np.ldexp(mx, e)
             e -= A <= np.ldexp(mx, e - 1)
-        e = np.where(A > 0, e, -127)
-        return np.clip(e, -127, 127)
+        lo, hi = self.scale_exponents
+        e = np.where(A > 0, e, lo)
+        return np.clip(e, lo, hi)
 
     def _quantize(self, arr, layout, threads):
         wd = arr.dtype
@@ -186,14 +208,9 @@ class MX(Scheme):
             dtype=wd,
             codes=layout.ungroup(codes_G),
             scales=X.reshape(ss),
-            scale_codes=(e + 127).astype(np.uint8).reshape(ss),
+            scale_codes=encode(X, self.scale_fmt).astype(self.scale_fmt.code_dtype).reshape(ss),
             clipped=layout.ungroup(clip_G),
         )
-
-    def _element_values(self, codes, dtype) -> np.ndarray:
-        if self.is_int:
-            return codes.astype(dtype) / dtype.type(64)
-        return decode(codes, self.fmt, dtype=dtype)
 
     def _dequantize(self, q, threads):
         lay = q.layout
@@ -217,6 +234,13 @@ class MX(Scheme):
         return codes.astype(np.int64) & 0xFF if self.is_int else codes
 
 
+def _format_name(name, what: str) -> str:
+    try:
+        return get_format(name).name
+    except ValueError:
+        raise ValueError(f"{what} must be a float format name, got {name!r}") from None
+
+
 # ============================================================== NVFP4
 @dataclass(frozen=True, kw_only=True)
 class NVFP4(Scheme):
@@ -230,47 +254,69 @@ class NVFP4(Scheme):
     first).  Worked number: amax 2688 -> s_t = 1; block A = 6 -> s_b = 1, x = 2.5 -> 2
     (ties to even).  ``scales`` = the decoded s_b, ``scale_codes`` their E4M3 codes,
     ``tensor_scale`` = s_t.  4 + 8/16 + 32/n bits.
+
+    The formats are data: ``element`` (``float4_e2m1fn``, the ``element=`` option) and
+    ``scale_format`` (``float8_e4m3fn``, ``scale=``); 6 and 448 above are their largest values
+    and 2^-6 the scale's smallest normal.  Any float format of up to 8 bits can be either
+    (the element a signed one): ``nvfp4:scale=float8_e5m2`` takes E5M2 block scales.
     """
 
     family: ClassVar[str] = "nvfp4"
     examples: ClassVar[tuple[str, ...]] = ("nvfp4", "nvfp4:block=32")
 
     block_size: int = _opt(16, "block", "int")
+    element: str = _opt("float4_e2m1fn", "element", "str")
+    scale_format: str = _opt("float8_e4m3fn", "scale", "str")
 
     def __post_init__(self) -> None:
         _check_int("block_size", self.block_size, 1)
+        el = _format_name(self.element, "NVFP4 element")
+        sf = _format_name(self.scale_format, "NVFP4 scale_format")
+        if get_format(el).bits > 8 or not get_format(el).signed:
+            raise ValueError(f"NVFP4 element must be a signed float format of at most 8 bits, got {self.element!r}")
+        if get_format(sf).bits > 8:
+            raise ValueError(f"NVFP4 scale_format must be a float format of at most 8 bits, got {self.scale_format!r}")
+        object.__setattr__(self, "element", el)
+        object.__setattr__(self, "scale_format", sf)
 
-    def layout(self, shape) -> Layout:
-        return layout_for(shape, block_size=self.block_size)
+    @property
+    def fmt(self) -> FloatFormat:
+        return get_format(self.element)
+
+    @property
+    def scale_fmt(self) -> FloatFormat:
+        return get_format(self.scale_format)
 
     @property
     def code_bits(self) -> int:
-        return 4
+        return self.fmt.bits
 
     @property
     def code_format(self) -> str | None:
-        return "float4_e2m1fn"
+        return self.element
 
-    _group_bits: ClassVar[int] = 8
+    @property
+    def _group_bits(self) -> int:  # type: ignore[override]
+        return self.scale_fmt.bits
 
     def _overhead_bits(self, layout):
-        return 8 * layout.n_groups + 32
+        return self._group_bits * layout.n_groups + 32
 
     def _quantize(self, arr, layout, threads):
         wd = arr.dtype
-        e2m1, e4m3 = get_format("float4_e2m1fn"), get_format("float8_e4m3fn")
+        e2m1, e4m3 = self.fmt, self.scale_fmt
         G = layout.groups(arr)
         A = K.group_absmax(G, layout, threads)
         _require_finite(A, self)
         at = A.max()
-        st = (at / wd.type(448 * 6)).astype(wd) if at > 0 else wd.type(1)
+        st = (at / wd.type(e4m3.max * e2m1.max)).astype(wd) if at > 0 else wd.type(1)
         if st == 0:
             st = wd.type(1)
-        sbq = np.clip(A.astype(np.float64) / (6.0 * float(st)), 2.0**-6, 448.0)
+        sbq = np.clip(A.astype(np.float64) / (e2m1.max * float(st)), e4m3.smallest_normal, e4m3.max)
         sc = encode(sbq, e4m3, saturate=True)
         sb = decode(sc, e4m3)
         total = sb * float(st)  # exact: 4 + 24 significant bits
-        codes_G = np.empty(G.shape, np.uint8)
+        codes_G = np.empty(G.shape, e2m1.code_dtype)
         clip_G = np.empty(G.shape, bool)
         thr, tie_up = _sat_threshold(e2m1)
 
@@ -298,10 +344,10 @@ class NVFP4(Scheme):
         lay = q.layout
         s = np.asarray(q.scales, np.float64).reshape(-1) * q.tensor_scale  # E4M3 x FP32: exact in float64
         # E2M1 value (2 bits) x s (<= 28 bits): exact in float64, rounded once to the dtype
-        out = K.table_dequantize(lay.groups(q.codes), _value_table("float4_e2m1fn"), s, lay, threads, q.dtype)
+        out = K.table_dequantize(lay.groups(q.codes), _value_table(self.fmt), s, lay, threads, q.dtype)
         return lay.ungroup(out)
 
     def _levels(self, q, g):
-        return all_values("float4_e2m1fn").finite_sorted() * (q._group_scale(g) * q.tensor_scale)
+        return all_values(self.fmt).finite_sorted() * (q._group_scale(g) * q.tensor_scale)
 
 
