@@ -309,7 +309,7 @@ class NVFP4(Scheme):
         A = K.group_absmax(G, layout, threads)
         _require_finite(A, self)
         at = A.max()
-        st = (at / wd.type(e4m3.max * e2m1.max)).astype(wd) if at > 0 else wd.type(1)
+        st = wd.type(np.float64(at) / (e4m3.max * e2m1.max)) if at > 0 else wd.type(1)  # = fl(at / 2688): one rounding
         if st == 0:
             st = wd.type(1)
         sbq = np.clip(A.astype(np.float64) / (e2m1.max * float(st)), e4m3.smallest_normal, e4m3.max)
