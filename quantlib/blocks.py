@@ -27,7 +27,7 @@ import numpy as np
 
 from ._parallel import CHUNK, run_parallel, shares, thread_count
 
-__all__ = ["CHUNK", "Layout", "default_threads", "layout_for", "run_tiles"]
+__all__ = ["CHUNK", "Layout", "default_threads", "layout_for", "matrix_shape", "run_tiles"]
 
 
 def _check_block_size(block_size) -> None:
@@ -74,11 +74,11 @@ class Layout:
 
     @property
     def _rows(self) -> int:
-        return math.prod(self.shape[:-1]) if self.shape else 1
+        return matrix_shape(self.shape)[0]
 
     @property
     def _row_len(self) -> int:
-        return self.shape[-1] if self.shape else 1
+        return matrix_shape(self.shape)[1]
 
     @property
     def blocks_per_row(self) -> int:
@@ -176,12 +176,43 @@ class Layout:
         row = int(np.ravel_multi_index(idx[:-1], self.shape[:-1])) if len(self.shape) > 1 else 0
         return row * self.blocks_per_row + idx[-1] // self.block_size
 
-    def group_values(self, x: np.ndarray, group: int) -> np.ndarray:
-        """The real (unpadded) elements of one group of x, in group order."""
+    def group_size(self, group: int) -> int:
+        """Real (unpadded) elements of group ``group``: (4, 100) in blocks of 32 -> 32, 32, 32, 4."""
+        return int(self.counts[self._check_group(group)])
+
+    def group_index(self, group: int) -> tuple:
+        """Where group ``group`` lies, as a tagged tuple in the 2-D view of :func:`matrix_shape`:
+        ``("block", row, c0, c1)`` (columns c0..c1-1 of that row), ``("channel", axis, index)``
+        or ``("tensor",)``.  (4, 100) in blocks of 32: group 7 -> ("block", 1, 96, 100)."""
+        g = self._check_group(group)
+        if self.kind == "block":
+            r, b = divmod(g, self.blocks_per_row)
+            return ("block", r, b * self.block_size, min(self._row_len, (b + 1) * self.block_size))
+        if self.kind == "channel":
+            return ("channel", self.axis, g)
+        return ("tensor",)
+
+    def group_elements(self, x: np.ndarray, group: int, limit: int | None = None) -> np.ndarray:
+        """The real elements of group ``group`` of ``x`` (any array of this shape), in group
+        order (row of :meth:`groups` without padding), at most the first ``limit``; a view when
+        possible.  Per channel (axis 1) of a (2, 3): group 1 -> ``x[:, 1]``."""
+        x = np.asarray(x)
+        if x.shape != self.shape:
+            raise ValueError(f"array of shape {x.shape} does not match the layout's shape {self.shape}")
+        where = self.group_index(group)
+        n = self.group_size(group) if limit is None else min(int(limit), self.group_size(group))
+        if where[0] == "block":
+            _kind, r, c0, _c1 = where
+            return x.reshape(matrix_shape(self.shape))[r, c0 : c0 + n]
+        if where[0] == "channel":
+            return np.take(x, where[2], axis=where[1]).reshape(-1)[:n]
+        return x.reshape(-1)[:n]
+
+    def _check_group(self, group: int) -> int:
         g = int(group)
         if not 0 <= g < self.n_groups:
             raise ValueError(f"group {group} out of range: this layout has {self.n_groups} groups")
-        return self.groups(x)[g, : int(self.counts[g])]
+        return g
 
     # ---------------------------------------------------------------- tiling
     def tiles(self, chunk: int = CHUNK) -> list[tuple[int, int, int, int]]:
@@ -193,6 +224,15 @@ class Layout:
             return [(g, g + 1, c, min(L, c + chunk)) for g in range(G) for c in range(0, L, chunk)]
         rows = max(1, chunk // L)
         return [(g, min(G, g + rows), 0, L) for g in range(0, G, rows)]
+
+
+def matrix_shape(shape) -> tuple[int, int]:
+    """The 2-D view blocks are cut from: (rows, last axis); a vector is one row, a scalar (1, 1).
+    ``matrix_shape((3, 5, 40)) == (15, 40)``."""
+    shape = tuple(int(s) for s in shape)
+    if not shape:
+        return (1, 1)
+    return (math.prod(shape[:-1]), shape[-1])
 
 
 def layout_for(shape, *, axis: int | None = None, block_size: int | None = None) -> Layout:

@@ -419,28 +419,6 @@ def code_text(q: QuantizedTensor, codes: np.ndarray) -> list[str]:
     return [str(int(c)) for c in codes]
 
 
-def _group_index(shape: tuple[int, ...], kind: str, axis: int | None, block: int | None, g: int) -> tuple[tuple, int]:
-    """(numpy index of group g's elements as a flat selection, number of elements)."""
-    _rows, C = figs.matrix_shape(shape)
-    if kind == "block":
-        nb = -(-C // block)
-        r, b = divmod(g, nb)
-        c0, c1 = b * block, min(C, (b + 1) * block)
-        return ("block", r, c0, c1), c1 - c0
-    if kind == "channel":
-        return ("channel", axis, g), math.prod(shape) // shape[axis]
-    return ("tensor",), math.prod(shape)
-
-
-def _take(a: np.ndarray, sel: tuple, limit: int) -> np.ndarray:
-    if sel[0] == "block":
-        _k, r, c0, c1 = sel
-        return np.asarray(a).reshape(figs.matrix_shape(a.shape))[r, c0 : min(c1, c0 + limit)]
-    if sel[0] == "channel":
-        return np.take(a, sel[2], axis=sel[1]).reshape(-1)[:limit]
-    return np.asarray(a).reshape(-1)[:limit]
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def block_zoom(key: str, scheme: str, group: int, _x: np.ndarray) -> dict[str, Any]:
     """One group (block / channel / the tensor) up close: its first :data:`ZOOM_MAX` values,
@@ -449,33 +427,25 @@ def block_zoom(key: str, scheme: str, group: int, _x: np.ndarray) -> dict[str, A
     qz = quantized(key, scheme, _x)
     q, xq = qz.q, qz.xq
     lay = q.layout
-    g = int(min(max(group, 0), lay.n_groups - 1))
-    sel, n = _group_index(lay.shape, lay.kind, lay.axis, lay.block_size, g)
-    x = _take(_x, sel, ZOOM_MAX).astype(np.float64)
+    gv = q.group(int(min(max(group, 0), lay.n_groups - 1)))
+    g = gv.index
     out: dict[str, Any] = {
         "group": g,
-        "n": int(n),
-        "sel": sel,
-        "x": x,
-        "xq": _take(xq, sel, ZOOM_MAX).astype(np.float64),
-        "codes": code_text(q, _take(q.codes, sel, ZOOM_MAX)),
-        "clipped": _take(q.clipped, sel, ZOOM_MAX).copy(),
-        "scale": None,
-        "scale_code": None,
-        "zero_point": None,
-        "tensor_scale": q.tensor_scale,
-        "dq_original": None,
+        "n": gv.size,
+        "sel": gv.where,
+        "x": q.group_elements(_x, g, ZOOM_MAX).astype(np.float64),
+        "xq": q.group_elements(xq, g, ZOOM_MAX).astype(np.float64),
+        "codes": code_text(q, q.group_elements(q.codes, g, ZOOM_MAX)),
+        "clipped": q.group_elements(q.clipped, g, ZOOM_MAX).copy(),
+        "scale": gv.scale,
+        "scale_code": gv.scale_code,
+        "zero_point": gv.zero_point,
+        "tensor_scale": gv.tensor_scale,
+        "dq_original": gv.dq_original,
         "code_bits": int(q.scheme.code_bits),
     }
-    if q.scales is not None:
-        out["scale"] = float(np.asarray(q.scales).reshape(-1)[g])
-    if q.scale_codes is not None:
-        out["scale_code"] = int(np.asarray(q.scale_codes).reshape(-1)[g])
-    if q.zero_points is not None:
-        out["zero_point"] = int(np.asarray(q.zero_points).reshape(-1)[g])
-    if q.double_quant is not None:
-        out["dq_original"] = float(np.asarray(q.double_quant.original).reshape(-1)[g])
-        out["dq_code"] = int(np.asarray(q.double_quant.codes).reshape(-1)[g])
+    if gv.dq_code is not None:
+        out["dq_code"] = gv.dq_code
     try:
         out["levels"] = np.asarray(q.levels(g), dtype=np.float64)
     except ValueError:
