@@ -34,7 +34,7 @@ from quantlib.tensorio import (
     list_tensors,
     load_tensors,
     save_npy,
-    save_quantized_safetensors,
+    save_quantized,
 )
 
 from lab.tensor.state import sample_shape
@@ -472,33 +472,8 @@ def per_tensor_row(sha: str, name: str, tensor: str, scheme: str, mode: str, _fi
 
 # --------------------------------------------------------------------------- downloads
 def quantized_file(q: QuantizedTensor, name: str, extra_meta: dict[str, str] | None = None) -> bytes:
-    """The quantized tensor as .safetensors: unpacked codes (one per element), scales, zero
-    points, scale codes, NVFP4's tensor scale and the double-quantization state, with the
-    scheme string, shape and bits per element in the metadata."""
-    extra: dict[str, np.ndarray] = {}
-    if q.zero_points is not None:
-        extra["zero_points"] = np.asarray(q.zero_points)
-    if q.scale_codes is not None:
-        extra["scale_codes"] = np.asarray(q.scale_codes)
-    if q.tensor_scale is not None:
-        extra["tensor_scale"] = np.asarray([q.tensor_scale], dtype=np.float32)
-    if q.double_quant is not None:
-        dq = q.double_quant
-        extra["dq_codes"] = np.asarray(dq.codes)
-        extra["dq_absmax"] = np.asarray(dq.absmax)
-        extra["dq_offset"] = np.asarray([dq.offset], dtype=np.float32)
-    meta = {
-        "quantlab.shape": ",".join(map(str, q.shape)),
-        "quantlab.dtype": np.dtype(q.dtype).name,
-        "quantlab.bits_per_element": repr(float(q.bits_per_element)),
-        "quantlab.layout": "unpacked: one code per element",
-        "quantlab.source": name,
-    }
-    meta.update(extra_meta or {})
-    scales = None if q.scales is None else np.asarray(q.scales)
-    return save_quantized_safetensors(
-        codes=np.asarray(q.codes), scheme=str(q.scheme), scales=scales, code_format=q.scheme.code_format, name="tensor", extra=extra, metadata=meta,
-    )
+    """The quantized tensor as .safetensors (:func:`quantlib.tensorio.save_quantized`)."""
+    return save_quantized(q, source=name, metadata=extra_meta)
 
 
 def dequantized_file(xq: np.ndarray) -> bytes:
