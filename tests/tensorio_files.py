@@ -17,6 +17,7 @@ from quantlib.tensorio import save_safetensors, torch_available
 
 needs_torch = pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed")
 
+
 # --------------------------------------------------------------------------- helpers
 class Hang(BaseException):
     """Raised by the alarm: a BaseException, so no `except Exception` in the loader can hide it."""
@@ -104,4 +105,3 @@ def safetensors_numpy_only() -> bytes:
         dtypes={"bf16": "BF16", "e4m3": "F8_E4M3", "e5m2": "F8_E5M2"},
         metadata={"quantlab.scheme": "test"},
     )
-

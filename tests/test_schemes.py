@@ -387,5 +387,3 @@ def test_table_dequantize_is_the_exact_product_rounded_once(scheme, dtype):
     assert got.dtype == q.dtype
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(q.dequantize(threads=1), got)
-
-

@@ -19,9 +19,11 @@ from ..codec import _decode_table
 from ..formats import FloatFormat, get_format
 from ..granularity import Granularity, PerAxis, PerBlock, PerTensor, granularity_of
 
+
 def _value_table(fmt: FloatFormat | str) -> np.ndarray:
     """Every code's exact value as float64 (a table of ``2**bits`` entries; <= 16 bits)."""
     return _decode_table(get_format(fmt))
+
 
 # ============================================================== options & string form
 def _opt(default, key: str | None, kind: str, *, always: bool = False):
@@ -415,5 +417,3 @@ def _sat_threshold(fmt: FloatFormat) -> tuple[float, bool]:
 
 def _beyond(a: np.ndarray, thr: float, tie_up: bool) -> np.ndarray:
     return (a >= thr) if tie_up else (a > thr)
-
-

@@ -228,5 +228,3 @@ class CodebookQuant(_CodebookScheme):
     @property
     def codebook(self) -> Codebook:
         return Codebook("codebook", self.values)
-
-

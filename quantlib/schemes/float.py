@@ -158,5 +158,3 @@ class FloatCast(Scheme):
         if self.scaled:
             vals = vals * q._group_scale(g)
         return vals
-
-

@@ -377,5 +377,3 @@ class LogQuant(Scheme):
         e_top = int(np.asarray(q.scale_codes).reshape(-1)[g]) - 127
         pos = np.ldexp(1.0, e_top - np.arange(self.n_levels))
         return np.concatenate([-pos, [0.0], pos])
-
-

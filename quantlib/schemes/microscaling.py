@@ -349,5 +349,3 @@ class NVFP4(Scheme):
 
     def _levels(self, q, g):
         return all_values(self.fmt).finite_sorted() * (q._group_scale(g) * q.tensor_scale)
-
-

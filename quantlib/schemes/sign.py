@@ -126,5 +126,3 @@ class Ternary(_SignScheme):
 
     def _fields(self, codes):
         return codes.astype(np.int64) & 3
-
-

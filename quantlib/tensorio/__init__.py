@@ -261,4 +261,3 @@ def read_metadata(file: Any, *, name: str | None = None, max_bytes: int = MAX_FI
         return dict(r.metadata) if isinstance(r, _SafetensorsReader) else {}
 
     return _with_reader(file, name, max_bytes, MAX_ELEMENTS, work)
-

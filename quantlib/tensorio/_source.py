@@ -344,7 +344,6 @@ def _dtype_problem(dt: np.dtype, where: str) -> str:
     return f"{where} has dtype {dt}, which is not a number type; save arr.astype(np.float32)"
 
 
-
 # --------------------------------------------------------------------------- conversion
 def _convert(fill: Callable[[memoryview], int], kind: _Kind, shape: tuple[int, ...], label: str) -> tuple[np.ndarray, int, int]:
     """Read ``prod(shape)`` stored elements through ``fill`` and return (float array, n_nan, n_inf).
@@ -428,11 +427,9 @@ class _Reader:
         raise NotImplementedError
 
 
-
 def _raise_problem(problem: str | None) -> None:
     if problem:
         raise TensorFileError(problem)
-
 
 
 def _write_out(data: bytes, file: Any) -> None:
@@ -442,4 +439,3 @@ def _write_out(data: bytes, file: Any) -> None:
         Path(file).write_bytes(data)
     else:
         file.write(data)
-

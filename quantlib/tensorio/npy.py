@@ -106,7 +106,6 @@ def _npy_problem(hdr: _NpyHeader, label: str, max_elements: int) -> str | None:
     return None
 
 
-
 class _NpyReader(_Reader):
     fmt = "npy"
 
@@ -198,4 +197,3 @@ def _zip_error(label: str, exc: BaseException) -> TensorFileError:
         f"{label} is a damaged or truncated zip archive ({type(exc).__name__}: {str(exc)[:120]}); "
         "re-save it (np.savez for arrays, torch.save for PyTorch)"
     )
-

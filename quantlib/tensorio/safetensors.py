@@ -185,14 +185,12 @@ class _SafetensorsReader(_Reader):
         return LoadedTensor(t.name, arr, t.kind.name, "safetensors", n_nan, n_inf)
 
 
-
 # --------------------------------------------------------------------------- writing
 _NP_TO_ST = {
     "float64": "F64", "float32": "F32", "float16": "F16",
     "int64": "I64", "int32": "I32", "int16": "I16", "int8": "I8",
     "uint64": "U64", "uint32": "U32", "uint16": "U16", "uint8": "U8", "bool": "BOOL",
 }
-
 
 
 def save_safetensors(
@@ -240,4 +238,3 @@ def save_safetensors(
     out = b"".join([struct.pack("<Q", len(h)), h, *blobs])
     _write_out(out, file)
     return out
-

@@ -104,4 +104,3 @@ class _TextReader(_Reader):
     def load(self, entry: TensorEntry) -> LoadedTensor:
         a = self.arr
         return LoadedTensor(self.name, a, "text", "text", int(np.isnan(a).sum()), int(np.isinf(a).sum()))
-

@@ -128,4 +128,3 @@ class _TorchReader(_Reader):
         stream = _MemStream(memoryview(np.ascontiguousarray(raw).reshape(-1)).cast("B"))
         arr, n_nan, n_inf = _convert(_fill_from(stream), kind, tuple(t.shape), f"{self.src.label}[{entry.name}]")
         return LoadedTensor(entry.name, arr, kind.name, "torch", n_nan, n_inf)
-

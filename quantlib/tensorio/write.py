@@ -66,7 +66,6 @@ def save_npy(array: np.ndarray, *, file: Any = None) -> bytes:
     return out
 
 
-
 def save_quantized(
     q: QuantizedTensor,
     *,
