@@ -22,6 +22,9 @@ The sweep keeps three float64 dot products per chunk, ``sum e^2``, ``sum x^2`` a
 ``sum e x``; ``||xq||^2 - ||x||^2 = 2 sum e x + sum e^2`` follows without cancellation, and
 ``one_minus_cosine`` is computed from it and ``||e||^2``, so it stays accurate when the
 cosine is 0.99999999.
+
+NaN and ±inf (see :func:`metrics` for the rule) are found from the sweep's own sums (a
+non-finite ``sum e^2``), so inputs that are all finite pay for no extra pass.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Metrics:
     frac_flushed: float
     signal_power: float
     per_block_mse: np.ndarray | None = None
+    n_nonfinite: int = 0  # dequantized values that are NaN or ±inf (overflow, negatives in an unsigned format)
 
     def as_dict(self) -> dict[str, float]:
         """The scalar fields, for a table."""
@@ -163,6 +167,21 @@ def metrics(x, xq, *, clipped=None, block_size: int | None = None, threads: int 
     ``clipped``: the boolean mask of clipped elements (``frac_clipped`` is None without it).
     ``block_size``: also compute ``per_block_mse`` along the last axis.
     ``threads``: the sweep is split over this many threads for large inputs (default one per core).
+
+    Non-finite values never raise and never look like a small error:
+
+    * NaN or ±inf in ``xq`` (a value the format could not store: an overflowing cast, a negative
+      value in an unsigned format) is an infinite error: ``mse``, ``rmse``, ``max_abs_error``,
+      ``mean_abs_error`` and ``rel_error`` are inf, ``sqnr_db`` is -inf, ``cosine`` and
+      ``one_minus_cosine`` are NaN; ``n_nonfinite`` counts those values.
+    * NaN or ±inf in ``x`` (the original) makes the error undefined: every error field above
+      (``sqnr_db`` included) is NaN, whatever ``xq`` holds; ``signal_power`` is the mean of
+      ``x^2`` (inf or NaN); ``n_nonfinite`` still counts ``xq`` only.
+
+    In both cases ``frac_clipped`` and ``frac_flushed`` are the shares among the elements where
+    ``x`` and ``xq`` are both finite, scaled by (their number) / n: they count clipped / flushed
+    elements out of all n; ``frac_clipped`` is None without a mask or when no element is
+    finite. ``per_block_mse`` is per block as usual (inf or NaN in the blocks concerned).
     """
     x, xq, clipped, block_size = _unpack(x, xq, clipped, block_size)
     n = x.size
@@ -188,7 +207,15 @@ def metrics(x, xq, *, clipped=None, block_size: int | None = None, threads: int 
     qq = xx + 2 * ex + ee  # ||x + e||^2
     pb = None
     if block_size is not None:
-        pb = per_block.reshape(tuple(x.shape[:-1]) + (L // block_size,)) if aligned else block_mse(x, xq, block_size)
+        if aligned:
+            pb = per_block.reshape(tuple(x.shape[:-1]) + (L // block_size,))
+        else:
+            with np.errstate(invalid="ignore", over="ignore"):
+                pb = block_mse(x, xq, block_size)
+    if not (math.isfinite(ee) and math.isfinite(xx)):  # a NaN or ±inf somewhere (or float64 overflow)
+        special = _nonfinite_metrics(x, xq, clipped, pb)
+        if special is not None:
+            return special
     mse = ee / n
     if not math.isfinite(ee):  # NaN or ±inf stored (overflow without saturation): no SQNR
         sqnr = -math.inf if ee == math.inf else math.nan
@@ -218,6 +245,46 @@ def metrics(x, xq, *, clipped=None, block_size: int | None = None, threads: int 
         frac_flushed=flushed / n,
         signal_power=xx / n,
         per_block_mse=pb,
+    )
+
+
+def _nonfinite_metrics(x: np.ndarray, xq: np.ndarray, clipped: np.ndarray | None, pb: np.ndarray | None) -> Metrics | None:
+    """The metrics when ``x`` or ``xq`` holds NaN or ±inf (the rule in :func:`metrics`); None
+    when neither does (finite values whose squares overflowed float64: the usual formulas)."""
+    okq = np.isfinite(xq)
+    okx = np.isfinite(x)
+    n = int(x.size)
+    n_bad = n - int(np.count_nonzero(okq))
+    x_bad = n - int(np.count_nonzero(okx))
+    if n_bad == 0 and x_bad == 0:
+        return None
+    ok = okq & okx if x_bad else okq
+    n_ok = int(np.count_nonzero(ok))
+    with np.errstate(invalid="ignore", over="ignore"):
+        signal_power = float(np.mean(np.square(x, dtype=np.float64)))
+    err = math.nan if x_bad else math.inf
+    frac_clipped, frac_flushed = None, 0.0
+    if n_ok:
+        # the share among the n_ok finite elements, scaled by n_ok / n (in that order of operations)
+        if clipped is not None:
+            frac_clipped = int(np.count_nonzero(clipped & ok)) / n_ok * n_ok / n
+        flushed = int(np.count_nonzero((xq == 0) & (x != 0) & ok))
+        frac_flushed = flushed / n_ok * n_ok / n
+    return Metrics(
+        n=n,
+        mse=err,
+        rmse=err,
+        sqnr_db=-err,  # -inf, or NaN
+        max_abs_error=err,
+        mean_abs_error=err,
+        rel_error=err,
+        cosine=math.nan,
+        one_minus_cosine=math.nan,
+        frac_clipped=frac_clipped,
+        frac_flushed=frac_flushed,
+        signal_power=signal_power,
+        per_block_mse=pb,
+        n_nonfinite=n_bad,
     )
 
 

@@ -137,6 +137,137 @@ def test_nonfinite_dequantized_values_are_reported_not_hidden():
     """NaN or inf in the dequantized tensor (overflow without saturation) must not look perfect."""
     x = np.float32([1, -1, 0.5, 2])
     m = metrics(x, np.float32([1, np.nan, 0.5, 2]))
-    assert math.isnan(m.max_abs_error) and math.isnan(m.cosine) and math.isnan(m.sqnr_db)
+    # a NaN stored is an infinite error, like an inf (it was NaN here before metrics took over the
+    # Tensor Lab's safe_metrics, whose inf / -inf the page shows)
+    assert m.max_abs_error == math.inf and math.isnan(m.cosine) and m.sqnr_db == -math.inf
     m = metrics(x, np.float32([1, -1, 0.5, np.inf]))
     assert m.max_abs_error == math.inf and m.sqnr_db == -math.inf and math.isnan(m.cosine)
+    assert m.n_nonfinite == 1
+
+
+# ------------------------------------------------------------------ NaN / inf against the lab's old safe_metrics
+def old_safe_metrics(x, xq, clipped):
+    """lab/tensor_cached.py::safe_metrics as it was before metrics handled NaN/inf (the reference)."""
+    ok = np.isfinite(xq)
+    n_bad = int(ok.size - np.count_nonzero(ok))
+    if n_bad == 0:
+        return metrics(x, xq, clipped=clipped).as_dict(), 0
+    m = {"n": int(x.size), "signal_power": float(np.mean(np.square(x, dtype=np.float64)))}
+    m.update(mse=math.inf, rmse=math.inf, sqnr_db=-math.inf, max_abs_error=math.inf, mean_abs_error=math.inf, rel_error=math.inf,
+             cosine=math.nan, one_minus_cosine=math.nan, frac_clipped=None, frac_flushed=0.0)
+    if n_bad < ok.size:
+        part = metrics(x[ok], xq[ok], clipped=None if clipped is None else clipped[ok])
+        m["frac_clipped"] = None if part.frac_clipped is None else part.frac_clipped * part.n / x.size
+        m["frac_flushed"] = part.frac_flushed * part.n / x.size
+    return m, n_bad
+
+
+def _same(a, b) -> bool:
+    return a is b or a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+def _spoil(xq, rng, what, k):
+    xq = xq.copy()
+    flat = xq.reshape(-1)
+    idx = rng.choice(flat.size, k, replace=False)
+    flat[idx] = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}[what] if what != "mixed" else rng.choice([np.inf, -np.inf, np.nan], k)
+    return xq
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("what", ["inf", "-inf", "nan", "mixed"])
+@pytest.mark.parametrize("shape, k", [((4,), 1), ((40, 256), 7), ((1 << 19,), 1000)])
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_nonfinite_xq_is_exactly_the_old_safe_metrics(dtype, what, shape, k, with_mask):
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:3] = 0  # some flushed candidates
+    xq = np.round(x * 4) / 4
+    xq = _spoil(xq, rng, what, k)
+    clipped = (rng.random(shape) < 0.1) if with_mask else None
+    ref, ref_bad = old_safe_metrics(x, xq, clipped)
+    m = metrics(x, xq, clipped=clipped)
+    got = m.as_dict()
+    assert got.pop("n_nonfinite") == ref_bad == m.n_nonfinite == k
+    assert set(got) == set(ref)
+    for key, v in ref.items():
+        assert _same(got[key], v), (key, got[key], v)
+    assert m.mse == m.max_abs_error == math.inf and m.sqnr_db == -math.inf and math.isnan(m.cosine)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_nonfinite_xq_threads_and_blocks(threads):
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((8, 1 << 16)).astype(np.float32)
+    xq = x + np.float32(0.01)
+    xq[5, 100] = np.inf
+    xq[1, 7] = np.nan
+    m = metrics(x, xq, block_size=64, threads=threads)
+    ref, bad = old_safe_metrics(x, xq, None)
+    assert m.n_nonfinite == bad == 2 and m.sqnr_db == ref["sqnr_db"] == -math.inf
+    assert m.frac_flushed == ref["frac_flushed"] and m.signal_power == ref["signal_power"]
+    assert m.per_block_mse[5, 100 // 64] == math.inf and math.isnan(m.per_block_mse[1, 0])
+    finite = np.ones(m.per_block_mse.shape, bool)
+    finite[5, 1] = finite[1, 0] = False
+    assert np.isfinite(m.per_block_mse[finite]).all()
+    unaligned = metrics(x[:, :100], xq[:, :100], block_size=64)  # block_mse, not the sweep
+    assert unaligned.per_block_mse[1, 0] != unaligned.per_block_mse[1, 0] and unaligned.n_nonfinite == 1
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_all_nonfinite_xq(bad):
+    x = np.float32([1, 0, -2, 3])
+    ref, n_bad = old_safe_metrics(x, np.full(4, bad, np.float32), np.array([True, False, False, True]))
+    m = metrics(x, np.full(4, bad, np.float32), clipped=np.array([True, False, False, True]))
+    assert m.n_nonfinite == n_bad == 4
+    assert m.frac_clipped is None and ref["frac_clipped"] is None and m.frac_flushed == 0.0
+    assert m.rmse == m.rel_error == m.mean_abs_error == math.inf and m.sqnr_db == -math.inf
+    assert math.isnan(m.one_minus_cosine) and m.signal_power == ref["signal_power"] == 3.5
+
+
+def test_nonfinite_in_x_is_undefined_never_an_error_or_garbage():
+    """NaN/inf in the original: every error field NaN (undefined), no exception, no warning;
+    the shares count the finite pairs; n_nonfinite counts xq only."""
+    import warnings
+
+    x = np.float32([1, np.nan, np.inf, -np.inf, 0.5, 2, 1e-3, 0])
+    cases = {
+        "xq finite": np.float32([1, 0, 448, -448, 0.5, 2, 0, 0]),
+        "xq keeps them": np.float32([1, np.nan, np.inf, -np.inf, 0.5, 2, 0, 0]),
+        "xq overflows too": np.float32([np.inf, np.nan, np.inf, 0, 0.5, 2, 0, 0]),
+    }
+    clipped = np.array([False, False, True, True, True, False, False, False])
+    for name, xq in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            m = metrics(x, xq, clipped=clipped)
+        for f in ("mse", "rmse", "sqnr_db", "max_abs_error", "mean_abs_error", "rel_error", "cosine", "one_minus_cosine"):
+            assert math.isnan(getattr(m, f)), (name, f)
+        assert m.n_nonfinite == int((~np.isfinite(xq)).sum()), name
+        assert math.isnan(m.signal_power)  # mean x^2 with a NaN in x
+        ok = np.isfinite(x) & np.isfinite(xq)
+        n_ok = int(ok.sum())
+        assert m.frac_clipped == pytest.approx(np.count_nonzero(clipped & ok) / 8), name
+        assert m.frac_flushed == pytest.approx(np.count_nonzero((xq == 0) & (x != 0) & ok) / 8), name
+        assert n_ok < 8
+    m = metrics(np.float64([1.0, np.inf]), np.float64([1.0, 2.0]))
+    assert m.signal_power == math.inf and math.isnan(m.mse) and m.n_nonfinite == 0 and m.frac_flushed == 0.0
+    m = metrics(np.full(3, np.nan), np.full(3, np.nan), clipped=np.ones(3, bool))
+    assert math.isnan(m.mse) and m.frac_clipped is None and m.n_nonfinite == 3
+
+
+def test_finite_overflow_keeps_the_usual_formulas():
+    """float64 values whose squares overflow are finite: not the NaN/inf rule (max error stays finite)."""
+    m = metrics(np.float64([1e200, 0.0]), np.float64([-1e200, 0.0]))
+    assert m.n_nonfinite == 0 and m.max_abs_error == 2e200 and m.mean_abs_error == 1e200
+    assert m.mse == math.inf and m.sqnr_db == -math.inf
+
+
+def test_finite_inputs_take_no_extra_pass(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("the non-finite path ran for finite inputs")
+
+    monkeypatch.setattr(M, "_nonfinite_metrics", boom)
+    x = np.random.default_rng(23).standard_normal((64, 300)).astype(np.float32)
+    m = metrics(x, np.round(x * 8) / 8, block_size=64)
+    assert m.n_nonfinite == 0 and math.isfinite(m.sqnr_db)

@@ -57,7 +57,6 @@ __all__ = [
     "compare_row",
     "block_zoom",
     "per_tensor_row",
-    "safe_metrics",
     "quantized_file",
     "dequantized_file",
     "source_bits",
@@ -224,27 +223,6 @@ class Quantized:
     xq: np.ndarray  # dequantized, read-only
 
 
-def safe_metrics(x: np.ndarray, xq: np.ndarray, clipped: np.ndarray | None) -> tuple[dict[str, Any], int]:
-    """quantlib's metrics as a dict, and how many dequantized values are NaN/inf.
-
-    When some are (an overflowing cast, a negative value in an unsigned format), the error is
-    infinite or undefined: quantlib.metrics raises ("math domain error") for +-inf and reports a
-    max error of 0 and a cosine of 1 for NaN, so the error fields are set here instead (inf,
-    SQNR -inf, cosine NaN) and the clipped / flushed shares come from the finite elements."""
-    ok = np.isfinite(xq)
-    n_bad = int(ok.size - np.count_nonzero(ok))
-    if n_bad == 0:
-        return quant_metrics(x, xq, clipped=clipped).as_dict(), 0
-    m = {"n": int(x.size), "signal_power": float(np.mean(np.square(x, dtype=np.float64)))}
-    m.update(mse=math.inf, rmse=math.inf, sqnr_db=-math.inf, max_abs_error=math.inf, mean_abs_error=math.inf, rel_error=math.inf,
-             cosine=math.nan, one_minus_cosine=math.nan, frac_clipped=None, frac_flushed=0.0)
-    if n_bad < ok.size:
-        part = quant_metrics(x[ok], xq[ok], clipped=None if clipped is None else clipped[ok])
-        m["frac_clipped"] = None if part.frac_clipped is None else part.frac_clipped * part.n / x.size
-        m["frac_flushed"] = part.frac_flushed * part.n / x.size
-    return m, n_bad
-
-
 @st.cache_resource(max_entries=3, show_spinner=False)
 def quantized(key: str, scheme: str, _x: np.ndarray) -> Quantized:
     """quantlib's quantize + dequantize (the big arrays, kept once per tensor and scheme)."""
@@ -301,7 +279,8 @@ def analysis(key: str, scheme: str, _x: np.ndarray) -> Analysis:
     qz = quantized(key, scheme, _x)
     q, xq = qz.q, qz.xq
     lay = q.layout
-    m, n_bad = safe_metrics(_x, xq, q.clipped)
+    m = quant_metrics(_x, xq, clipped=q.clipped).as_dict()  # NaN/inf stored: an infinite error
+    n_bad = m.pop("n_nonfinite")  # shown apart, in a warning (the metrics table and csv keep their rows)
     if n_bad == 0:
         maps, hist = figs.sweep(_x, xq, lay, bins=DEFAULT_BINS, max_error=m["max_abs_error"], finite=True)
     else:  # the error range has to be found among the finite errors first
@@ -392,7 +371,7 @@ def compare_row(key: str, scheme: str, _x: np.ndarray) -> dict[str, Any]:
     ValueError (quantlib's message) when the scheme cannot quantize this tensor."""
     MISSES["compare_row"] += 1
     q = quantize(_x, scheme)
-    return _summary(scheme, q, safe_metrics(_x, q.dequantize(), q.clipped)[0])
+    return _summary(scheme, q, quant_metrics(_x, q.dequantize(), clipped=q.clipped).as_dict())
 
 
 def row_from_analysis(a: Analysis) -> dict[str, Any]:
@@ -464,7 +443,7 @@ def per_tensor_row(sha: str, name: str, tensor: str, scheme: str, mode: str, _fi
         x = lt.array if not lt.n_nonfinite else _clean(lt.array, mode)
         row.update(shape=" × ".join(map(str, lt.array.shape)) or "()", size=int(lt.array.size))
         q = quantize(x, scheme)
-        row.update(_summary(scheme, q, safe_metrics(x, q.dequantize(), q.clipped)[0]))
+        row.update(_summary(scheme, q, quant_metrics(x, q.dequantize(), clipped=q.clipped).as_dict()))
     except ValueError as exc:  # TensorFileError is a ValueError; so are quantlib's refusals
         row["problem"] = str(exc)
     return row
