@@ -25,6 +25,7 @@ import numpy as np
 import streamlit as st
 
 from figures import tensor as figs
+from quantlib import analysis as qa
 from quantlib import quantize
 from quantlib.metrics import metrics as quant_metrics
 from quantlib.samples import SAMPLES, load_sample
@@ -281,7 +282,7 @@ class Analysis:
     sample_x: np.ndarray
     sample_q: np.ndarray
     n_nonfinite_out: int = 0  # elements stored as NaN or ±inf (overflow; negatives in an unsigned format)
-    hist: figs.Hists | None = None  # the histograms with DEFAULT_BINS bins (other bins: hists())
+    hist: qa.Hists | None = None  # the histograms with DEFAULT_BINS bins (other bins: hists())
 
 
 def _levels_in_range(q: QuantizedTensor, group: int, lo: float, hi: float) -> tuple[np.ndarray | None, int]:
@@ -304,16 +305,16 @@ def analysis(key: str, scheme: str, _x: np.ndarray) -> Analysis:
     lay = q.layout
     m, n_bad = safe_metrics(_x, xq, q.clipped)
     if n_bad == 0:
-        maps, hist = figs.sweep(_x, xq, lay, bins=DEFAULT_BINS, max_error=m["max_abs_error"], finite=True)
+        maps, hist = qa.sweep(_x, xq, lay, bins=DEFAULT_BINS, max_error=m["max_abs_error"], finite=True)
     else:  # the error range has to be found among the finite errors first
-        maps, _none = figs.sweep(_x, xq, lay)
-        hist = figs.value_histograms(_x, xq, bins=DEFAULT_BINS, error_bins=DEFAULT_BINS)
+        maps, _none = qa.sweep(_x, xq, lay)
+        hist = qa.value_histograms(_x, xq, bins=DEFAULT_BINS, error_bins=DEFAULT_BINS)
     gm, cells, rs, cs = maps.group_mse, maps.cells, maps.row_step, maps.col_step
     i_max = max_abs_index(key, _x)
     level_group = lay.group_of(np.unravel_index(i_max, _x.shape)) if _x.ndim else 0
-    lo, hi = figs._finite_min_max(_x.reshape(-1))
+    lo, hi = qa.finite_min_max(_x.reshape(-1))
     if n_bad < xq.size:
-        qlo, qhi = figs._finite_min_max(xq.reshape(-1))
+        qlo, qhi = qa.finite_min_max(xq.reshape(-1))
         lo, hi = min(lo, qlo), max(hi, qhi)
     clip = None
     if lay.n_groups == 1 and q.scales is not None:
@@ -325,7 +326,7 @@ def analysis(key: str, scheme: str, _x: np.ndarray) -> Analysis:
         except ValueError:
             clip = None
     levels, in_view = _levels_in_range(q, level_group, lo, hi)
-    sx, sq = figs.sample_points(_x, xq)
+    sx, sq = qa.sample_points(_x, xq)
     return Analysis(
         scheme=scheme,
         family=type(q.scheme).family,
@@ -354,7 +355,7 @@ def analysis(key: str, scheme: str, _x: np.ndarray) -> Analysis:
     )
 
 
-def hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> figs.Hists:
+def hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> qa.Hists:
     """Original, dequantized and error histograms with ``bins`` bins (the default ones come with
     the analysis, in the same pass over the data)."""
     a = analysis(key, scheme, _x)
@@ -364,11 +365,11 @@ def hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> figs.Hists:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> figs.Hists:
+def _hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> qa.Hists:
     MISSES["hists"] += 1
     qz = quantized(key, scheme, _x)
     a = analysis(key, scheme, _x)
-    return figs.value_histograms(_x, qz.xq, bins=bins, error_bins=bins, max_error=a.metrics["max_abs_error"], finite=a.n_nonfinite_out == 0)
+    return qa.value_histograms(_x, qz.xq, bins=bins, error_bins=bins, max_error=a.metrics["max_abs_error"], finite=a.n_nonfinite_out == 0)
 
 
 def _summary(scheme: str, q: QuantizedTensor, m: dict[str, Any]) -> dict[str, Any]:
@@ -422,7 +423,7 @@ def code_text(q: QuantizedTensor, codes: np.ndarray) -> list[str]:
 
 def _group_index(shape: tuple[int, ...], kind: str, axis: int | None, block: int | None, g: int) -> tuple[tuple, int]:
     """(numpy index of group g's elements as a flat selection, number of elements)."""
-    _rows, C = figs.matrix_shape(shape)
+    _rows, C = qa.matrix_shape(shape)
     if kind == "block":
         nb = -(-C // block)
         r, b = divmod(g, nb)
@@ -436,7 +437,7 @@ def _group_index(shape: tuple[int, ...], kind: str, axis: int | None, block: int
 def _take(a: np.ndarray, sel: tuple, limit: int) -> np.ndarray:
     if sel[0] == "block":
         _k, r, c0, c1 = sel
-        return np.asarray(a).reshape(figs.matrix_shape(a.shape))[r, c0 : min(c1, c0 + limit)]
+        return np.asarray(a).reshape(qa.matrix_shape(a.shape))[r, c0 : min(c1, c0 + limit)]
     if sel[0] == "channel":
         return np.take(a, sel[2], axis=sel[1]).reshape(-1)[:limit]
     return np.asarray(a).reshape(-1)[:limit]
