@@ -20,6 +20,7 @@ from lab.core.i18n import N_, _
 from lab.tensor.state import TL
 from lab.tensor.widgets import scheme_picker
 from quantlib import PRESETS
+from quantlib import analysis as qa
 from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.tensorio import TensorFileError, supported_extensions
 
@@ -341,9 +342,9 @@ if an is not None:
             chart_downloads("tl_scatter", f"{stem}-scatter", fig_sc)
     with tab_heat:
         if tab_heat.open:
-            R, C = figs.matrix_shape(tensor.shape)
+            R, C = qa.matrix_shape(tensor.shape)
             if an.kind == "block" and R > 1:
-                gm, rs, cs = figs.pool_mean(an.group_mse.reshape(R, -1))
+                gm, rs, cs = qa.pool_mean(an.group_mse.reshape(R, -1))
                 fig_gm = figs.heatmap_figure(gm, row_step=rs, col_step=cs, log10=True, colorbar=labels["colorbar_log_mse"], x_title=labels["axis_block"], col_word=labels["word_blocks"], labels=labels)
                 heat_title, heat_note = _("Error of every block"), _("Each cell is the mean squared error of {rs} × {cs} blocks of {b} values (rows × blocks along a row).").format(rs=rs, cs=cs, b=an.block_size)
             elif an.kind == "channel":
@@ -377,7 +378,7 @@ if an is not None:
             else:
                 st.markdown(f"**{_('Scale of every block')}**")
                 if R > 1:
-                    sc, rs2, cs2 = figs.pool_mean(an.scales.reshape(R, -1))
+                    sc, rs2, cs2 = qa.pool_mean(an.scales.reshape(R, -1))
                     fig_sc2 = figs.heatmap_figure(sc, row_step=rs2, col_step=cs2, log2=True, colorbar=labels["colorbar_log_scale"], x_title=labels["axis_block"], col_word=labels["word_blocks"], colorscale="Cividis", labels=labels)
                 else:
                     fig_sc2 = figs.channel_figure(an.scales.reshape(-1), title=labels["colorbar_scale"], axis=0, labels=labels)
@@ -506,7 +507,7 @@ elif cmp_rows:
     names = [r["scheme"] for r in cmp_rows]
     bits = [r["bits"] for r in cmp_rows]
     sqnr = [r["sqnr_db"] for r in cmp_rows]
-    best = figs.best_per_budget(names, bits, sqnr)
+    best = qa.best_per_budget(names, bits, sqnr)
     if best:
         st.markdown(
             "\n".join(
@@ -516,7 +517,7 @@ elif cmp_rows:
         )
     fig_rd = figs.rate_distortion_figure(names, [r["family"] for r in cmp_rows], bits, sqnr, current=scheme if an is not None else None, labels=labels)
     st.plotly_chart(fig_rd, key="tl_rd", config=PLOTLY_CONFIG)
-    front = figs.front_order(bits, sqnr)
+    front = qa.front_order(bits, sqnr)
     st.markdown(
         _("**Pareto front** (numbered on the chart): {items}").format(
             items=" · ".join(

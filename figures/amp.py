@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .training import moving_average
-from .style import apply_layout, chart_layout
+from .style import apply_layout, chart_layout, merge_labels
+from .text import percent
 
 __all__ = ["LABELS", "RUN_COLORS", "accuracy_table", "grad_histogram", "loss_figure", "lost_figure", "range_table", "scale_figure"]
 
@@ -44,8 +45,6 @@ LABELS: dict[str, str] = {
     "subnormal": "{fmt} smallest subnormal 2^{e}",
     "normal": "{fmt} smallest normal 2^{e}",
     "max": "{fmt} max {v}",
-    "hist_true": "gradients (unscaled)",
-    "hist_scaled": "gradients × loss scale 2^{e}",
     "col_run": "Run",
     "col_acc": "test accuracy",
     "col_loss": "test loss",
@@ -63,24 +62,16 @@ LABELS: dict[str, str] = {
 }
 
 
-def _labels(labels: Mapping[str, str] | None) -> Mapping[str, str]:
-    return {**LABELS, **labels} if labels else LABELS
-
-
-def _layout(height: int, **more) -> dict:
-    return chart_layout(height, **{"hovermode": "x unified", **more})
-
-
 def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, labels=None, height: int = 380) -> go.Figure:
     """One line per run: key -> (name, per-step loss), smoothed over ``window`` steps, log y."""
-    L = _labels(labels)
+    L = merge_labels(LABELS, labels)
     fig = go.Figure()
     for key, (name, loss) in curves.items():
         y = moving_average(loss, window)
         x = np.arange(1, y.size + 1)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=RUN_COLORS.get(key), width=2),
                                  hovertemplate="%{y:.4f}"))
-    apply_layout(fig, _layout(height))
+    apply_layout(fig, chart_layout(height, hovermode="x unified"))
     fig.update_xaxes(title_text=L["step"])
     fig.update_yaxes(title_text=L["loss"], type="log", dtick=1, minor=dict(dtick="D1", showgrid=True))  # labels at powers of ten only
     return fig
@@ -88,13 +79,13 @@ def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, la
 
 def lost_figure(series: Mapping[str, tuple[str, np.ndarray]], *, labels=None, height: int = 320) -> go.Figure:
     """Per epoch, the fraction of updates lost: key -> (name, fractions per epoch)."""
-    L = _labels(labels)
+    L = merge_labels(LABELS, labels)
     fig = go.Figure()
     for key, (name, frac) in series.items():
         frac = np.asarray(frac, float)
         fig.add_trace(go.Scatter(x=np.arange(1, frac.size + 1), y=100 * frac, mode="lines+markers", name=name,
                                  line=dict(color=RUN_COLORS.get(key), width=2), hovertemplate="%{y:.1f}%"))
-    apply_layout(fig, _layout(height))
+    apply_layout(fig, chart_layout(height, hovermode="x unified"))
     fig.update_xaxes(title_text=L["epoch"], dtick=max(1, int(np.ceil(max((len(v[1]) for v in series.values()), default=1) / 10))))
     fig.update_yaxes(title_text=L["lost"], rangemode="tozero")
     return fig
@@ -102,7 +93,7 @@ def lost_figure(series: Mapping[str, tuple[str, np.ndarray]], *, labels=None, he
 
 def scale_figure(runs: Mapping[str, tuple[str, np.ndarray, np.ndarray]], *, labels=None, height: int = 320) -> go.Figure:
     """Loss scale per step on a log2 axis: key -> (name, scale per step, skipped per step)."""
-    L = _labels(labels)
+    L = merge_labels(LABELS, labels)
     fig = go.Figure()
     for key, (name, scale, skipped) in runs.items():
         e = np.log2(np.asarray(scale, float))
@@ -114,7 +105,7 @@ def scale_figure(runs: Mapping[str, tuple[str, np.ndarray, np.ndarray]], *, labe
         if sk.size:
             fig.add_trace(go.Scatter(x=x[sk], y=e[sk], mode="markers", name=f"{L['skipped']} · {name}",
                                      marker=dict(color=color, symbol="x", size=9, line=dict(width=1))))
-    apply_layout(fig, _layout(height))
+    apply_layout(fig, chart_layout(height, hovermode="x unified"))
     fig.update_xaxes(title_text=L["step"])
     fig.update_yaxes(title_text=L["scale"], dtick=2)
     return fig
@@ -132,7 +123,7 @@ def grad_histogram(
     """Bars of floor(log2|g|) counts (one series per entry: key -> (name, counts)), with each
     FormatRange's smallest subnormal, smallest normal and max as vertical lines; ``shade`` (a
     FormatRange) greys the zone that flushes to 0 (below half its smallest subnormal)."""
-    L = _labels(labels)
+    L = merge_labels(LABELS, labels)
     bins = np.asarray(bins)
     used = np.zeros(bins.size, bool)
     for _, c in counts.values():
@@ -165,7 +156,7 @@ def grad_histogram(
             fig.add_vline(x=x, line=dict(color=color, dash=dash, width=1.5))
             fig.add_annotation(x=x, y=y_text, yref="paper", text=text, showarrow=False, textangle=-90, xanchor="right",
                                yanchor="top", font=dict(size=11, color=color), bgcolor="rgba(255,255,255,0.85)")  # readable over the bars
-    apply_layout(fig, _layout(height, barmode="overlay", hovermode="closest"))
+    apply_layout(fig, chart_layout(height, barmode="overlay", hovermode="closest"))
     fig.update_xaxes(title_text=L["log2g"], range=[lo, hi], dtick=4)
     fig.update_yaxes(title_text=L["count"], type="log")
     return fig
@@ -173,18 +164,15 @@ def grad_histogram(
 
 def accuracy_table(rows: Sequence[Mapping], *, labels=None) -> pd.DataFrame:
     """rows: name, acc, loss, seconds, underflow, lost (fractions or None), skipped."""
-    L = _labels(labels)
-
-    def pct(v):
-        return "—" if v is None else f"{100 * v:.2f}%"
+    L = merge_labels(LABELS, labels)
 
     return pd.DataFrame(
         {
             L["col_run"]: [r["name"] for r in rows],
             L["col_acc"]: [f"{100 * r['acc']:.1f}%" for r in rows],
             L["col_loss"]: [f"{r['loss']:.4f}" for r in rows],
-            L["col_under"]: [pct(r["underflow"]) for r in rows],
-            L["col_lost"]: [pct(r["lost"]) for r in rows],
+            L["col_under"]: [percent(r["underflow"], 2) for r in rows],
+            L["col_lost"]: [percent(r["lost"], 2) for r in rows],
             L["col_skipped"]: [str(r["skipped"]) for r in rows],
             L["col_time"]: [f"{r['seconds']:.2f}" for r in rows],
         }
@@ -193,7 +181,7 @@ def accuracy_table(rows: Sequence[Mapping], *, labels=None) -> pd.DataFrame:
 
 def range_table(ranges: Sequence, *, labels=None) -> pd.DataFrame:
     """One row per FormatRange: bits, max, smallest normal/subnormal (as 2^e), binades."""
-    L = _labels(labels)
+    L = merge_labels(LABELS, labels)
     return pd.DataFrame(
         {
             L["col_format"]: [r.name for r in ranges],

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from .style import apply_layout, chart_layout
+from .style import apply_layout, chart_layout, merge_labels
+from .text import percent
 
 __all__ = [
     "KINDS",
@@ -150,12 +151,6 @@ LABELS: dict[str, str] = {
 }
 
 
-def _labels(labels: Mapping[str, str] | None) -> Mapping[str, str]:
-    if not labels:
-        return LABELS
-    return {**LABELS, **labels}
-
-
 def _f(x: float, digits: int = 5) -> str:
     return f"{x:.{digits}f}"
 
@@ -164,15 +159,8 @@ def _g(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def _mb(b: int) -> str:
     return f"{b / 1e6:.2f}"
-
-
-_layout = chart_layout
 
 
 # ============================================================================ metrics
@@ -186,18 +174,18 @@ def metrics_table(
 ) -> pd.DataFrame:
     """One row per metric: name, value, what it measures.  ``metrics``: :class:`EvalMetrics`
     as a dict (``as_dict()``)."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     n = len(texts)
     rows = [
         (lab["m_mean_cosine"], _f(metrics["mean_cosine"], 6), lab["d_mean_cosine"].format(n=n)),
         (lab["m_min_cosine"], _f(metrics["min_cosine"], 6), lab["d_min_cosine"].format(text=texts[metrics["worst_text"]])),
-        (lab["m_nn"], _pct(metrics["nn_agreement"]), lab["d_nn"]),
-        (lab["m_top3"], _pct(metrics["top3_agreement"]), lab["d_top3"]),
+        (lab["m_nn"], percent(metrics["nn_agreement"]), lab["d_nn"]),
+        (lab["m_top3"], percent(metrics["top3_agreement"]), lab["d_top3"]),
         (lab["m_sim_change"], _f(metrics["max_sim_change"], 5), lab["d_sim_change"]),
         (
             lab["m_size"],
             f"{_mb(size_bytes)} MB",
-            lab["d_size"].format(b=f"{size_bytes:,}", ratio=_pct(size_bytes / float32_bytes), f32=f"{float32_bytes:,}"),
+            lab["d_size"].format(b=f"{size_bytes:,}", ratio=percent(size_bytes / float32_bytes), f32=f"{float32_bytes:,}"),
         ),
     ]
     if seconds is not None:
@@ -214,7 +202,7 @@ def ranking_table(
 ) -> pd.DataFrame:
     """The first ``top`` texts ranked by similarity to the query, float32 beside quantized
     (``evalset.ranking`` output); ``change``: where the quantized rank's text stood in float32."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     ref_pos = {i: r for r, (i, _s) in enumerate(ref_rank)}
     rows = []
     for r in range(min(top, len(ref_rank), len(quant_rank))):
@@ -245,7 +233,7 @@ def ranking_table(
 def recipes_table(results: Sequence[Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per recipe; each result: ``title``, ``metrics`` (dict),
     ``size`` and ``float32_size`` (bytes)."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     rows = []
     for r in results:
         m = r["metrics"]
@@ -254,11 +242,11 @@ def recipes_table(results: Sequence[Mapping], labels: Mapping[str, str] | None =
                 r["title"],
                 _f(m["mean_cosine"], 5),
                 _f(m["min_cosine"], 5),
-                _pct(m["nn_agreement"]),
-                _pct(m["top3_agreement"]),
+                percent(m["nn_agreement"]),
+                percent(m["top3_agreement"]),
                 _f(m["max_sim_change"], 4),
                 _mb(r["size"]),
-                _pct(r["size"] / r["float32_size"]),
+                percent(r["size"] / r["float32_size"]),
             )
         )
     cols = ["col_recipe", "col_mean_cos", "col_min_cos", "col_nn", "col_top3", "col_sim_change", "col_size_mb", "col_ratio"]
@@ -279,7 +267,7 @@ def size_cosine_figure(results: Sequence[Mapping], chosen: str | None = None, la
     recipe (``key``, ``title``, ``metrics``, ``size``); recipes with no damage at all (float32)
     are left out (a log axis has no 0).  The ``chosen`` key is drawn larger and in magenta;
     labels alternate left and right of the markers so that neighbours do not overlap."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     pts = sorted((r for r in results if 1.0 - r["metrics"]["mean_cosine"] > 0), key=lambda r: (r["size"], r["metrics"]["mean_cosine"]))
     xs = [r["size"] / 1e6 for r in pts]
     ys = [1.0 - r["metrics"]["mean_cosine"] for r in pts]
@@ -305,7 +293,7 @@ def size_cosine_figure(results: Sequence[Mapping], chosen: str | None = None, la
     fig = go.Figure([trace])
     apply_layout(
         fig,
-        _layout(
+        chart_layout(
             460,
             margin=dict(l=10, r=10, t=20, b=10),
             xaxis=dict(title=dict(text=lab["axis_size_mb"]), range=x_range),
@@ -326,7 +314,7 @@ def absmax_figure(
 ) -> go.Figure:
     """Per-channel max |x| of one Linear's input (log y), outlier channels in red and
     labelled with the token that produced them."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     a = np.asarray(absmax, np.float64)
     ch = np.arange(a.size)
     toks = list(tokens) if tokens is not None else ["?"] * a.size
@@ -346,7 +334,7 @@ def absmax_figure(
     fig = go.Figure(traces)
     apply_layout(
         fig,
-        _layout(
+        chart_layout(
             360,
             xaxis=dict(title=dict(text=lab["axis_channel"]), range=[-5, a.size + a.size * 0.08]),
             yaxis=dict(title=dict(text=lab["axis_absmax"]), type="log", dtick=1),
@@ -357,7 +345,7 @@ def absmax_figure(
 
 def outlier_table(report, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The outlier channels of one :class:`~quantlib.model.outliers.OutlierReport`."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     rows = [
         (int(c), _g(float(a), 4), _g(float(r), 3), t, int(p))
         for c, a, r, t, p in zip(report.channels, report.absmax, report.ratio, report.tokens or ["?"] * len(report.channels), report.positions)
@@ -368,7 +356,7 @@ def outlier_table(report, labels: Mapping[str, str] | None = None) -> pd.DataFra
 # ============================================================================ SmoothQuant
 def smooth_figure(view, labels: Mapping[str, str] | None = None) -> go.Figure:
     """Two panels: per-channel max |X| and max |W| of a :class:`SmoothView`, before and after."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, subplot_titles=(lab["panel_x"], lab["panel_w"]))
     ch = np.arange(view.x_before.size)
     after = lab["legend_after"].format(alpha=f"{view.alpha:.2f}")
@@ -383,7 +371,7 @@ def smooth_figure(view, labels: Mapping[str, str] | None = None) -> go.Figure:
         )
         fig.update_yaxes(type="log", dtick=1, title=dict(text=lab["axis_max_abs"]), row=row, col=1)
     fig.update_xaxes(title=dict(text=lab["axis_channel"]), row=2, col=1)
-    apply_layout(fig, _layout(540, margin=dict(l=10, r=10, t=100, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="left", x=0)))
+    apply_layout(fig, chart_layout(540, margin=dict(l=10, r=10, t=100, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="left", x=0)))
     fig.update_annotations(font=dict(size=13))
     return fig
 
@@ -391,7 +379,7 @@ def smooth_figure(view, labels: Mapping[str, str] | None = None) -> go.Figure:
 def smooth_table(rows: Sequence[Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """``smoothquant.per_layer_table`` rows: relative output error of each Linear under W8A8
     without / with smoothing / per token, and the spreads (max / median channel maximum)."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     out = []
     for r in rows:
         out.append(
@@ -412,14 +400,14 @@ def smooth_table(rows: Sequence[Mapping], labels: Mapping[str, str] | None = Non
 
 def variants_table(variants: Mapping[str, Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """``smoothquant.whole_model_variants`` (metrics as dicts), one row per variant."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     rows = [
         (
             lab.get(f"v_{k}", k),
             _f(m["mean_cosine"], 5),
             _f(m["min_cosine"], 5),
-            _pct(m["nn_agreement"]),
-            _pct(m["top3_agreement"]),
+            percent(m["nn_agreement"]),
+            percent(m["top3_agreement"]),
             _f(m["max_sim_change"], 4),
         )
         for k, m in variants.items()
@@ -448,7 +436,7 @@ def smooth_findings(
     outliers coincide (``why_view``: the :class:`SmoothView` of the Linear it hurts most;
     ``down_views``: those of the FFN down-projections; a weight column counts as an outlier
     at ``factor`` x the median) and the best whole-model variant."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     n = len(rows)
     hurts = [r for r in rows if r["smoothing_hurts"]]
     out = [lab["find_counts"].format(alpha=f"{alpha:.2f}", helps=n - len(hurts), n=n, hurts=len(hurts))]
@@ -487,7 +475,7 @@ def smooth_findings(
 def sensitivity_figure(rows: Sequence[Mapping], labels: Mapping[str, str] | None = None) -> go.Figure:
     """Bars of 1 − mean cosine per group (``group``, ``metrics`` dict), in execution order;
     the worst group in red."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     groups = [r["group"] for r in rows]
     dmg = np.array([max(1.0 - r["metrics"]["mean_cosine"], 0.0) for r in rows])
     floor = max(float(dmg[dmg > 0].min()) if (dmg > 0).any() else 1e-9, 1e-9)
@@ -496,14 +484,14 @@ def sensitivity_figure(rows: Sequence[Mapping], labels: Mapping[str, str] | None
     colors = [OUTLIER_COLOR if i == worst and dmg[i] > 0 else AFTER_COLOR for i in range(len(rows))]
     hover = [
         lab["hover_sensitivity"].format(
-            group=g, d=_g(d), minc=_f(r["metrics"]["min_cosine"], 5), nn=_pct(r["metrics"]["nn_agreement"])
+            group=g, d=_g(d), minc=_f(r["metrics"]["min_cosine"], 5), nn=percent(r["metrics"]["nn_agreement"])
         )
         for g, d, r in zip(groups, dmg, rows)
     ]
     fig = go.Figure([go.Bar(x=groups, y=shown, marker_color=colors, hovertext=hover, hoverinfo="text", showlegend=False)])
     apply_layout(
         fig,
-        _layout(
+        chart_layout(
             380,
             margin=dict(l=10, r=10, t=20, b=10),
             xaxis=dict(title=dict(text=lab["axis_group"]), tickangle=-60 if len(rows) > 8 else 0, type="category"),
@@ -517,7 +505,7 @@ def sensitivity_figure(rows: Sequence[Mapping], labels: Mapping[str, str] | None
 def calibration_figure(values: np.ndarray, rows: Sequence[Mapping], name: str, bins: int = 241, labels: Mapping[str, str] | None = None) -> go.Figure:
     """Histogram of one Linear's input values (log counts) with each method's symmetric clip
     range ±T drawn as a pair of vertical lines (``rows``: ``method``, ``threshold``)."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     v = np.asarray(values, np.float64).reshape(-1)
     edge = max(float(np.abs(v).max()), max((r["threshold"] for r in rows), default=0.0)) * 1.05 or 1.0
     counts, edges = np.histogram(v, bins=bins, range=(-edge, edge))
@@ -543,7 +531,7 @@ def calibration_figure(values: np.ndarray, rows: Sequence[Mapping], name: str, b
     fig = go.Figure([*traces, hist])  # the bars last: drawn over the clip lines
     apply_layout(
         fig,
-        _layout(
+        chart_layout(
             400,
             bargap=0,
             xaxis=dict(title=dict(text=lab["axis_x"].format(name=name))),
@@ -556,7 +544,7 @@ def calibration_figure(values: np.ndarray, rows: Sequence[Mapping], name: str, b
 def calibration_table(rows: Sequence[Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per method: threshold, fraction of eval-set inputs clipped, the Linear's output
     error, end-to-end mean / min cosine with only this Linear quantized."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     out = [
         (
             lab.get(f"method_{r['method']}", r["method"]),

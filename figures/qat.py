@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .training import moving_average
-from .style import apply_layout, chart_layout
+from .style import apply_layout, chart_layout, merge_labels
+from .text import percent
 
 __all__ = [
     "LABELS",
@@ -73,19 +74,8 @@ LABELS: dict[str, str] = {
 }
 
 
-def _labels(labels: Mapping[str, str] | None) -> Mapping[str, str]:
-    return LABELS if not labels else {**LABELS, **labels}
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def bits_color(bits: int) -> str:
     return _BITS_COLORS.get(int(bits), "#8c564b")
-
-
-_layout = chart_layout
 
 
 def _method(row):
@@ -100,7 +90,7 @@ def _get(row, name):
 def accuracy_figure(rows: Sequence, float_accuracy: float, labels: Mapping[str, str] | None = None) -> go.Figure:
     """Test accuracy against bits, one line per method (rows: ``bits, method, accuracy``), the
     float32 network as a dashed line; the bits axis runs from many to few."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     fig = go.Figure()
     bits_all = sorted({int(_get(r, "bits")) for r in rows}, reverse=True)
     for m in ("ptq_dynamic", "ptq_calibrated", "qat"):
@@ -113,16 +103,16 @@ def accuracy_figure(rows: Sequence, float_accuracy: float, labels: Mapping[str, 
                 x=[str(_get(r, "bits")) for r in pts], y=[100 * _get(r, "accuracy") for r in pts], name=name,
                 mode="lines+markers", line=dict(color=METHOD_COLORS[m], width=2.5),
                 marker=dict(symbol=METHOD_SYMBOLS[m], size=10),
-                hovertext=[lab["hover_acc"].format(method=name, bits=_get(r, "bits"), acc=_pct(_get(r, "accuracy"))) for r in pts],
+                hovertext=[lab["hover_acc"].format(method=name, bits=_get(r, "bits"), acc=percent(_get(r, "accuracy"))) for r in pts],
                 hoverinfo="text",
             )
         )
     fig.add_hline(y=100 * float_accuracy, line=dict(color="#444", dash="dash", width=1),
-                  annotation_text=f"{lab['float32']} {_pct(float_accuracy)}", annotation_position="bottom left")
+                  annotation_text=f"{lab['float32']} {percent(float_accuracy)}", annotation_position="bottom left")
     lo = min([100 * _get(r, "accuracy") for r in rows] + [100 * float_accuracy])
     apply_layout(
         fig,
-        _layout(
+        chart_layout(
             400,
             xaxis=dict(title=dict(text=lab["axis_bits"]), type="category", categoryorder="array", categoryarray=[str(b) for b in bits_all]),
             yaxis=dict(title=dict(text=lab["axis_accuracy"]), ticksuffix="%", range=[max(0.0, lo - 5), 100.5]),
@@ -133,18 +123,18 @@ def accuracy_figure(rows: Sequence, float_accuracy: float, labels: Mapping[str, 
 
 def methods_table(rows: Sequence, float_accuracy: float, float_bytes: int, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per bit width: size (bytes, ÷ float32) and the accuracy of each method."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     by_bits: dict[int, dict] = {}
     for r in rows:
         d = by_bits.setdefault(int(_get(r, "bits")), {"size": int(_get(r, "nbytes"))})
         d[_method(r)] = _get(r, "accuracy")
     out = [{lab["col_bits"]: lab["float32"], lab["col_size"]: f"{float_bytes:,}", lab["col_ratio"]: "1",
-            **{lab[f"method_{m}"]: _pct(float_accuracy) for m in ("ptq_dynamic", "ptq_calibrated", "qat")}}]
+            **{lab[f"method_{m}"]: percent(float_accuracy) for m in ("ptq_dynamic", "ptq_calibrated", "qat")}}]
     for b in sorted(by_bits, reverse=True):
         d = by_bits[b]
         row = {lab["col_bits"]: f"W{b}A{b}", lab["col_size"]: f"{d['size']:,}", lab["col_ratio"]: f"{d['size'] / float_bytes:.3f}"}
         for m in ("ptq_dynamic", "ptq_calibrated", "qat"):
-            row[lab[f"method_{m}"]] = _pct(d[m]) if m in d else "–"
+            row[lab[f"method_{m}"]] = percent(d[m]) if m in d else "–"
         out.append(row)
     return pd.DataFrame(out)
 
@@ -159,7 +149,7 @@ def curve_figure(curves: Mapping[int, Mapping], steps_per_epoch: int, labels: Ma
     (bottom; epoch 0 is the calibrated PTQ network it starts from).  ``curves[bits]`` has
     ``step_loss`` (the steps done so far), ``epoch_acc`` and ``start_accuracy``; partial curves
     (a run in progress) are drawn as far as they go."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=False, vertical_spacing=0.16)
     for b in sorted(curves, reverse=True):
         c = curves[b]
@@ -175,7 +165,7 @@ def curve_figure(curves: Mapping[int, Mapping], steps_per_epoch: int, labels: Ma
         acc = [c["start_accuracy"]] + list(np.asarray(c.get("epoch_acc", ()), float))
         fig.add_trace(go.Scatter(x=list(range(len(acc))), y=[100 * a for a in acc], name=name, legendgroup=str(b), showlegend=not loss.size,
                                  mode="lines+markers", line=dict(color=color, width=2), marker=dict(size=7)), row=2, col=1)
-    apply_layout(fig, _layout(height))
+    apply_layout(fig, chart_layout(height))
     fig.update_xaxes(title_text=lab["axis_step"], row=1, col=1)
     fig.update_yaxes(title_text=lab["axis_loss"], type="log", dtick=1, row=1, col=1)
     fig.update_xaxes(title_text=lab["axis_epoch"], dtick=1 if steps_per_epoch else None, row=2, col=1)
@@ -205,7 +195,7 @@ def histogram_figure(
     """Histograms of the normalized weights ``W / A`` (:func:`normalized_weights`) before
     (the float32 network) and after QAT (its float copy), with the int levels ``k / qmax``
     as vertical lines: what the quantizer will round them to.  Values beyond ±1 are clipped."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     qmax = 2 ** (int(bits) - 1) - 1
     lim = max(1.05, float(min(np.abs(after).max(initial=0), 3.0)), float(min(np.abs(before).max(initial=0), 3.0)))
     edges = np.linspace(-lim, lim, bins + 1)
@@ -225,7 +215,7 @@ def histogram_figure(
     gran = lab["gran_channel"] if per_channel else lab["gran_tensor"]
     apply_layout(
         fig,
-        _layout(
+        chart_layout(
             360,
             barmode="overlay",
             bargap=0,
@@ -244,15 +234,15 @@ def _fam(row, name):
 
 def families_table(rows: Sequence, float_accuracy: float, float_bytes: int, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per weight family: scheme, bits per weight (codes + scales), size, PTQ and QAT accuracy."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     out = [{lab["col_family"]: lab["float32"], lab["col_scheme"]: "float32", lab["col_bits_per_weight"]: "32",
-            lab["col_size"]: f"{float_bytes:,}", lab["col_ratio"]: "1", lab["col_ptq"]: _pct(float_accuracy), lab["col_qat"]: _pct(float_accuracy)}]
+            lab["col_size"]: f"{float_bytes:,}", lab["col_ratio"]: "1", lab["col_ptq"]: percent(float_accuracy), lab["col_qat"]: percent(float_accuracy)}]
     for r in rows:
         out.append({
             lab["col_family"]: _fam(r, "family"), lab["col_scheme"]: _fam(r, "scheme"),
             lab["col_bits_per_weight"]: f"{_fam(r, 'bits_per_weight'):.3f}", lab["col_size"]: f"{_fam(r, 'nbytes'):,}",
             lab["col_ratio"]: f"{_fam(r, 'nbytes') / float_bytes:.3f}",
-            lab["col_ptq"]: _pct(_fam(r, "ptq_accuracy")), lab["col_qat"]: _pct(_fam(r, "qat_accuracy")),
+            lab["col_ptq"]: percent(_fam(r, "ptq_accuracy")), lab["col_qat"]: percent(_fam(r, "qat_accuracy")),
         })
     return pd.DataFrame(out)
 
@@ -260,7 +250,7 @@ def families_table(rows: Sequence, float_accuracy: float, float_bytes: int, labe
 def families_figure(rows: Sequence, float_accuracy: float, float_bytes: int, labels: Mapping[str, str] | None = None) -> go.Figure:
     """Accuracy against bits per weight (codes + scales), one arrow per family from PTQ to QAT,
     float32 as a dashed line; names above the QAT markers (below, for the lower of two at one x)."""
-    lab = _labels(labels)
+    lab = merge_labels(LABELS, labels)
     fig = go.Figure()
     rows = sorted(rows, key=lambda r: (_fam(r, "bits_per_weight"), -_fam(r, "qat_accuracy")))
     xs = [_fam(r, "bits_per_weight") for r in rows]
@@ -273,7 +263,7 @@ def families_figure(rows: Sequence, float_accuracy: float, float_bytes: int, lab
             text=[_fam(r, "family") for r in rows] if m == "qat" else None, textposition=pos, textfont=dict(size=11),
             name=lab["col_ptq"] if m != "qat" else lab["col_qat"],
             marker=dict(color=METHOD_COLORS[m], symbol=METHOD_SYMBOLS[m], size=11, line=dict(width=1, color="white")),
-            hovertext=[lab["hover_family"].format(family=_fam(r, "family"), bytes=f"{_fam(r, 'nbytes'):,}", ptq=_pct(_fam(r, "ptq_accuracy")), qat=_pct(_fam(r, "qat_accuracy"))) for r in rows],
+            hovertext=[lab["hover_family"].format(family=_fam(r, "family"), bytes=f"{_fam(r, 'nbytes'):,}", ptq=percent(_fam(r, "ptq_accuracy")), qat=percent(_fam(r, "qat_accuracy"))) for r in rows],
             hoverinfo="text",
         ))
     for r in rows:
@@ -281,11 +271,11 @@ def families_figure(rows: Sequence, float_accuracy: float, float_bytes: int, lab
         fig.add_annotation(x=x, y=100 * _fam(r, "qat_accuracy"), ax=x, ay=100 * _fam(r, "ptq_accuracy"), xref="x", yref="y", axref="x", ayref="y",
                            showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.2, arrowcolor="#9e9e9e", text="")
     fig.add_hline(y=100 * float_accuracy, line=dict(color="#444", dash="dash", width=1),
-                  annotation_text=f"{lab['float32']} {_pct(float_accuracy)}", annotation_position="bottom right")
+                  annotation_text=f"{lab['float32']} {percent(float_accuracy)}", annotation_position="bottom right")
     lo = min([100 * min(_fam(r, "ptq_accuracy"), _fam(r, "qat_accuracy")) for r in rows] + [100 * float_accuracy])
     apply_layout(
         fig,
-        _layout(
+        chart_layout(
             420,
             xaxis=dict(title=dict(text=lab["axis_bpw"]), range=[min(xs, default=1) - 0.4, max(xs, default=5) + 0.4]),
             yaxis=dict(title=dict(text=lab["axis_accuracy"]), ticksuffix="%", range=[max(0.0, lo - 6), 101]),

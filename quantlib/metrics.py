@@ -38,7 +38,7 @@ import numpy as np
 from ._parallel import CHUNK, run_parallel, spans, thread_count
 from .blocks import layout_for
 
-__all__ = ["Histogram", "Histograms", "Metrics", "block_mse", "histogram", "histograms", "metrics"]
+__all__ = ["Metrics", "block_mse", "metrics"]
 
 
 @dataclass(frozen=True)
@@ -285,69 +285,4 @@ def _nonfinite_metrics(x: np.ndarray, xq: np.ndarray, clipped: np.ndarray | None
         signal_power=signal_power,
         per_block_mse=pb,
         n_nonfinite=n_bad,
-    )
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """``counts[i]`` values in ``[edges[i], edges[i+1])`` (the last bin closed), as np.histogram."""
-
-    counts: np.ndarray
-    edges: np.ndarray
-
-    @property
-    def centers(self) -> np.ndarray:
-        return (self.edges[:-1] + self.edges[1:]) / 2
-
-    @property
-    def widths(self) -> np.ndarray:
-        return np.diff(self.edges)
-
-
-def _finite_range(a: np.ndarray) -> tuple[float, float]:
-    f = a[np.isfinite(a)] if not np.all(np.isfinite(a)) else a
-    if f.size == 0:
-        return 0.0, 1.0
-    lo, hi = float(f.min()), float(f.max())
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    return lo, hi
-
-
-def histogram(a, *, bins: int = 101, range: tuple[float, float] | None = None) -> Histogram:
-    """Counts and edges of ``a`` over ``range`` (default: its finite min..max); NaN/inf dropped."""
-    a = np.asarray(a).reshape(-1)
-    if bins < 1:
-        raise ValueError("bins must be at least 1")
-    lo, hi = _finite_range(a) if range is None else (float(range[0]), float(range[1]))
-    if not lo < hi:
-        raise ValueError(f"histogram range must be increasing, got ({lo}, {hi})")
-    counts, edges = np.histogram(a[np.isfinite(a)] if not np.all(np.isfinite(a)) else a, bins=bins, range=(lo, hi))
-    return Histogram(counts.astype(np.int64), edges)
-
-
-@dataclass(frozen=True)
-class Histograms:
-    """Histograms of the original and dequantized values (same edges) and of the error."""
-
-    original: Histogram
-    dequantized: Histogram
-    error: Histogram
-
-
-def histograms(x, xq, *, bins: int = 101, error_bins: int | None = None) -> Histograms:
-    """The three histograms a page plots: x and xq over their common range, and ``xq - x``."""
-    x = np.asarray(x)
-    if not isinstance(xq, np.ndarray):
-        from .schemes import QuantizedTensor
-
-        xq = xq.dequantize() if isinstance(xq, QuantizedTensor) else np.asarray(xq)
-    lo1, hi1 = _finite_range(x.reshape(-1))
-    lo2, hi2 = _finite_range(xq.reshape(-1))
-    rng = (min(lo1, lo2), max(hi1, hi2))
-    e = xq.astype(np.float64) - x.astype(np.float64)
-    return Histograms(
-        original=histogram(x, bins=bins, range=rng),
-        dequantized=histogram(xq, bins=bins, range=rng),
-        error=histogram(e, bins=error_bins or bins),
     )

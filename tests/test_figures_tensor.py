@@ -1,5 +1,5 @@
-"""The Tensor Lab builders (figures/tensor.py): reductions checked against plain numpy on the
-full arrays, tables and figures checked against numbers worked out by hand (no streamlit)."""
+"""The Tensor Lab builders (figures/tensor/): tables and figures checked against numbers worked
+out by hand (no streamlit); the reductions they draw are tested in tests/test_analysis.py."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from figures import tensor as F
 from quantlib import PRESETS, quantize
-from quantlib.blocks import layout_for
-from quantlib.metrics import block_mse, metrics
+from quantlib import analysis as A
+from quantlib.metrics import metrics
 
 
 def rng_tensor(shape, seed=0) -> np.ndarray:
@@ -56,127 +56,7 @@ def test_number_text():
     assert F.nbytes_text(512) == "512 B" and F.nbytes_text(147456) == "144 KiB" and F.nbytes_text(1 << 26) == "64 MiB"
 
 
-def test_matrix_shape():
-    assert F.matrix_shape(()) == (1, 1)
-    assert F.matrix_shape((7,)) == (1, 7)
-    assert F.matrix_shape((3, 5, 40)) == (15, 40)
-
-
-# ------------------------------------------------------------------ reductions
-def test_value_histograms_match_numpy():
-    x = rng_tensor((300, 70))
-    xq = quantize(x, "int4:block=32").dequantize()
-    h = F.value_histograms(x, xq, bins=50, error_bins=40)
-    assert h.original.sum() == h.dequantized.sum() == h.error.sum() == x.size
-    assert h.edges[0] == min(x.min(), xq.min()) and h.edges[-1] == max(x.max(), xq.max())
-    # float32 binning may move a value lying within a rounding error of an edge
-    assert np.abs(h.original - np.histogram(x, bins=h.edges)[0]).sum() <= 2
-    assert np.abs(h.dequantized - np.histogram(xq, bins=h.edges)[0]).sum() <= 2
-    e = xq.astype(np.float64) - x
-    assert h.error_edges[-1] == pytest.approx(np.abs(e).max())
-    assert np.array_equal(h.error, np.histogram(e, bins=h.error_edges)[0])
-    # the known max error gives the same histogram in one pass
-    h1 = F.value_histograms(x, xq, bins=50, error_bins=40, max_error=float(np.abs(e).max()), finite=True)
-    assert np.array_equal(h1.error, h.error)
-
-
-def test_value_histograms_leave_out_nonfinite():
-    x = np.array([-1.0, 0.0, 1.0, 2.0], np.float32)
-    xq = np.array([-1.0, np.nan, 1.0, np.inf], np.float32)
-    h = F.value_histograms(x, xq, bins=4)
-    assert h.original.sum() == 4
-    assert h.dequantized.sum() == 2
-    assert h.error.sum() == 2
-    with pytest.raises(ValueError):
-        F.value_histograms(np.zeros(0), np.zeros(0))
-
-
-@pytest.mark.parametrize(
-    ("shape", "scheme"),
-    [((40, 100), "nf4:block=64"), ((40, 100), "int8:axis=0"), ((40, 100), "int8:axis=1"), ((40, 100), "int8"), ((3, 5, 40), "int8:axis=1"), ((7,), "int4:block=4"), ((2, 3, 130), "nf4:block=64")],
-)
-def test_error_maps_match_numpy(shape, scheme):
-    x = rng_tensor(shape)
-    q = quantize(x, scheme)
-    xq = q.dequantize()
-    e2 = (xq.astype(np.float64) - x) ** 2
-    m = F.error_maps(x, xq, q.layout, max_cells=8)
-    lay = q.layout
-    if lay.kind == "block":
-        assert np.allclose(m.group_mse, block_mse(x, xq, lay.block_size).reshape(-1))
-    elif lay.kind == "channel":
-        expect = np.moveaxis(e2, lay.axis, 0).reshape(shape[lay.axis], -1).mean(axis=1)
-        assert np.allclose(m.group_mse, expect)
-    else:
-        assert np.allclose(m.group_mse, [metrics(x, xq).mse])
-    assert np.allclose(m.group_mse, F.group_mse(x, xq, lay))
-    R, C = F.matrix_shape(shape)
-    M = e2.reshape(R, C)
-    assert m.cells.shape == (-(-R // m.row_step), -(-C // m.col_step))
-    assert max(m.cells.shape) <= 8
-    assert m.cells[0, 0] == pytest.approx(M[: m.row_step, : m.col_step].mean())
-    i, j = m.cells.shape[0] - 1, m.cells.shape[1] - 1
-    assert m.cells[i, j] == pytest.approx(M[i * m.row_step :, j * m.col_step :].mean())  # the short edge tile
-
-
-def test_error_maps_large_tensor_uses_bands_and_threads():
-    x = rng_tensor((2048, 1024))
-    q = quantize(x, "int4:block=64")
-    xq = q.dequantize()
-    m = F.error_maps(x, xq, q.layout)
-    assert m.cells.shape == (128, 128) and (m.row_step, m.col_step) == (16, 8)
-    assert np.allclose(m.group_mse, block_mse(x, xq, 64).reshape(-1))
-    e2 = (xq.astype(np.float64) - x) ** 2
-    assert m.cells.mean() == pytest.approx(e2.mean())
-
-
-@pytest.mark.parametrize(("shape", "scheme"), [((1 << 19,), "nf4:block=64"), ((3, 300_001), "int4:block=48"), ((2048, 1024), "int8:axis=1"), ((600, 700), "int8")])
-def test_sweep_tiles_long_rows_and_fuses_the_histograms(shape, scheme):
-    """Rows longer than a tile are cut into pieces aligned to the blocks and the map's cells;
-    the fused histograms equal value_histograms'."""
-    x = rng_tensor(shape, seed=2)
-    q = quantize(x, scheme)
-    xq = q.dequantize()
-    m = metrics(x, xq)
-    maps, h = F.sweep(x, xq, q.layout, bins=61, max_error=m.max_abs_error, finite=True)
-    assert np.allclose(maps.group_mse, F.group_mse(x, xq, q.layout))
-    R, C = F.matrix_shape(shape)
-    e2 = ((xq.astype(np.float64) - x) ** 2).reshape(R, C)
-    assert maps.cells[0, -1] == pytest.approx(e2[: maps.row_step, (maps.cells.shape[1] - 1) * maps.col_step :].mean())
-    assert maps.cells.mean() == pytest.approx(e2.mean(), rel=0.05)
-    ref = F.value_histograms(x, xq, bins=61, error_bins=61, max_error=m.max_abs_error, finite=True)
-    for a, b in ((h.original, ref.original), (h.dequantized, ref.dequantized), (h.error, ref.error)):
-        assert np.array_equal(a, b)
-    with pytest.raises(ValueError):
-        F.sweep(x, xq, q.layout, bins=61)  # the error range must be known
-
-
-def test_pool_mean_and_sample_points():
-    m = np.arange(12.0).reshape(3, 4)
-    p, rs, cs = F.pool_mean(m, max_cells=2)
-    assert (rs, cs) == (2, 2)
-    assert p.tolist() == [[2.5, 4.5], [8.5, 10.5]]
-    x = rng_tensor((100, 100))
-    xs, qs = F.sample_points(x, x * 2, k=500)
-    assert 450 < xs.size <= 500 and np.allclose(qs, 2 * xs)
-    assert np.array_equal(F.sample_points(x, x, k=500)[0], xs)  # reproducible
-    xs, _ = F.sample_points(x[:2, :3], x[:2, :3], k=500)
-    assert xs.size == 6
-
-
-def test_pareto_front_and_best_per_budget():
-    bits = [4.127, 4.25, 4.5, 4.5, 6.25, 8.0, 8.0, 16.0, 16.0]
-    sqnr = [20.7, 18.7, 20.7, 20.4, 31.0, 39.6, 31.6, 73.7, math.inf]
-    names = ["nf4dq", "mxfp4", "nf4", "nvfp4", "mxfp6", "int8", "fp8", "fp16", "same"]
-    front = F.pareto_mask(bits, sqnr)
-    assert [n for n, f in zip(names, front, strict=True) if f] == ["nf4dq", "mxfp6", "int8", "same"]
-    assert F.pareto_mask([4, 4], [10, 10]).tolist() == [True, True]  # equal points are both kept
-    # NVFP4's per-tensor scale (4.5 + 32/n bits) does not make it "cost more" than NF4's 4.5
-    assert F.pareto_mask([4.5, 4.5000019], [19.3, 24.1]).tolist() == [False, True]
-    best = F.best_per_budget(names[:8], bits[:8], sqnr[:8])
-    assert [(b, n) for b, n, _bits, _q in best] == [(4.6, "nf4dq"), (6.6, "mxfp6"), (8.6, "int8"), (16.6, "fp16")]
-
-
+# ------------------------------------------------------------------ rounding table
 def test_rounding_table_words():
     levels = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
     x = np.array([0.5, 0.3, 0.2, 0.25, 0.75, 1.4, 0.1, -0.7])
@@ -239,7 +119,7 @@ def test_value_histogram_figure_levels_and_clip():
     x = rng_tensor((64, 64))
     q = quantize(x, "int4")
     xq = q.dequantize()
-    h = F.value_histograms(x, xq, bins=61)
+    h = A.value_histograms(x, xq, bins=61)
     lv = q.levels(0)
     fig = F.value_histogram_figure(h, levels=lv, level_group="the tensor", clip=(float(lv.min()), float(lv.max())))
     names = [t.name for t in fig.data]
@@ -268,7 +148,7 @@ def _level_segments(fig, name: str) -> list[tuple[float, float]]:
 def test_dense_levels_become_ticks_or_nothing():
     x = rng_tensor((64, 64))
     q = quantize(x, "int8")
-    h = F.value_histograms(x, q.dequantize())
+    h = A.value_histograms(x, q.dequantize())
     fig = F.value_histogram_figure(h, levels=q.levels(0), level_group="g")
     ticks = _level_segments(fig, "levels of g")
     assert len(ticks) > F.LEVEL_LINES_MAX and {top for _x, top in ticks} == {0.07}  # short ticks along the bottom
@@ -282,17 +162,17 @@ def test_other_figures_build():
     x = rng_tensor((300, 200))
     q = quantize(x, "mxfp4")
     xq = q.dequantize()
-    h = F.value_histograms(x, xq)
+    h = A.value_histograms(x, xq)
     assert F.error_histogram_figure(h).layout.xaxis.title.text == "error (dequantized − original)"
-    xs, qs = F.sample_points(x, xq)
+    xs, qs = A.sample_points(x, xq)
     fig = F.scatter_figure(xs, qs)
     assert points(fig) == xs.size + 2
-    m = F.error_maps(x, xq, q.layout)
+    m = A.error_maps(x, xq, q.layout)
     heat = F.heatmap_figure(m.cells, row_step=m.row_step, col_step=m.col_step, log10=True, colorbar="log10 MSE")
     assert heat.data[0].z.shape == m.cells.shape
     assert "rows %{y}–%{customdata[0]}" in heat.data[0].hovertemplate
     ch = F.channel_figure(np.arange(2000.0), title="scale")
-    assert len(ch.data[0].x) <= 4 * F.MAX_HEAT
+    assert len(ch.data[0].x) <= 4 * A.MAX_HEAT
     pt = F.per_tensor_figure(["a", "b", "c"], [30.0, 10.0, math.inf])
     assert list(pt.data[0].y) == ["b", "a", "c"]  # worst first
 
@@ -302,7 +182,7 @@ def test_rate_distortion_figure():
     fams = ["int", "int", "int", "nf4", "nf4"]
     bits = [8.0, 4.5, 4.25, 4.5, 4.127]
     sqnr = [39.6, 19.4, 18.6, 20.7, 20.7]
-    assert F.front_order(bits, sqnr) == [4, 0]  # nf4:block=64,dq then int8, by bits
+    assert A.front_order(bits, sqnr) == [4, 0]  # nf4:block=64,dq then int8, by bits
     fig = F.rate_distortion_figure(names, fams, bits, sqnr, current="nf4:block=64")
     assert fig.layout.xaxis.type == "log"
     numbered = next(t for t in fig.data if t.mode == "markers+text")
@@ -321,7 +201,7 @@ def test_html_and_png_downloads():
     x = rng_tensor((64, 64))
     q = quantize(x, "nf4:block=64")
     xq = q.dequantize()
-    h = F.value_histograms(x, xq)
+    h = A.value_histograms(x, xq)
     html = F.figure_html(F.error_histogram_figure(h), "title")
     assert html.startswith(b"<!doctype html>") and b"plotly" in html and len(html) > 1_000_000  # plotly.js inside: opens offline
     for png in (
@@ -330,10 +210,3 @@ def test_html_and_png_downloads():
         F.rate_distortion_png(["a", "b", "c"], [4.0, 8.0, 16.0], [20.0, 40.0, math.inf], current="b"),
     ):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-
-
-def test_layout_for_matches_group_mse_layouts():
-    """group_mse takes any object with kind/axis/block_size, e.g. quantlib's Layout."""
-    x = rng_tensor((8, 10))
-    lay = layout_for(x.shape, block_size=4)
-    assert F.group_mse(x, x, lay).shape == (8 * 3,)

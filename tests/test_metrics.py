@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import quantlib.metrics as M
-from quantlib.metrics import block_mse, histogram, histograms, metrics
+from quantlib.metrics import block_mse, metrics
 from quantlib.schemes import quantize
 
 
@@ -113,24 +113,6 @@ def test_degenerate():
         metrics(np.ones(3), np.ones(4))
     with pytest.raises(ValueError):
         metrics(np.ones(0), np.ones(0))
-
-
-def test_histograms():
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal(10_000).astype(np.float32)
-    q = quantize(x, "int4:block=64")
-    h = histograms(x, q, bins=50)
-    assert h.original.counts.sum() == h.dequantized.counts.sum() == h.error.counts.sum() == x.size
-    np.testing.assert_array_equal(h.original.edges, h.dequantized.edges)
-    assert h.original.edges[0] <= x.min() and h.original.edges[-1] >= x.max()
-    assert h.error.counts.size == 50 and h.error.centers.size == 50
-    c, e = np.histogram(x, bins=20, range=(-1, 1))
-    hh = histogram(x, bins=20, range=(-1, 1))
-    np.testing.assert_array_equal(hh.counts, c)
-    np.testing.assert_array_equal(hh.edges, e)
-    assert histogram(np.float32([1.0, np.nan, np.inf]), bins=3).counts.sum() == 1
-    with pytest.raises(ValueError):
-        histogram(x, bins=0)
 
 
 def test_nonfinite_dequantized_values_are_reported_not_hidden():

@@ -25,6 +25,7 @@ import numpy as np
 import streamlit as st
 
 from figures import tensor as figs
+from quantlib import analysis as qa
 from quantlib import quantize
 from quantlib.metrics import metrics as quant_metrics
 from quantlib.samples import SAMPLES, load_sample
@@ -258,7 +259,7 @@ class Analysis:
     sample_x: np.ndarray
     sample_q: np.ndarray
     n_nonfinite_out: int = 0  # elements stored as NaN or ±inf (overflow; negatives in an unsigned format)
-    hist: figs.Hists | None = None  # the histograms with DEFAULT_BINS bins (other bins: hists())
+    hist: qa.Hists | None = None  # the histograms with DEFAULT_BINS bins (other bins: hists())
 
 
 def _levels_in_range(q: QuantizedTensor, group: int, lo: float, hi: float) -> tuple[np.ndarray | None, int]:
@@ -282,16 +283,16 @@ def analysis(key: str, scheme: str, _x: np.ndarray) -> Analysis:
     m = quant_metrics(_x, xq, clipped=q.clipped).as_dict()  # NaN/inf stored: an infinite error
     n_bad = m.pop("n_nonfinite")  # shown apart, in a warning (the metrics table and csv keep their rows)
     if n_bad == 0:
-        maps, hist = figs.sweep(_x, xq, lay, bins=DEFAULT_BINS, max_error=m["max_abs_error"], finite=True)
+        maps, hist = qa.sweep(_x, xq, lay, bins=DEFAULT_BINS, max_error=m["max_abs_error"], finite=True)
     else:  # the error range has to be found among the finite errors first
-        maps, _none = figs.sweep(_x, xq, lay)
-        hist = figs.value_histograms(_x, xq, bins=DEFAULT_BINS, error_bins=DEFAULT_BINS)
+        maps, _none = qa.sweep(_x, xq, lay)
+        hist = qa.value_histograms(_x, xq, bins=DEFAULT_BINS, error_bins=DEFAULT_BINS)
     gm, cells, rs, cs = maps.group_mse, maps.cells, maps.row_step, maps.col_step
     i_max = max_abs_index(key, _x)
     level_group = lay.group_of(np.unravel_index(i_max, _x.shape)) if _x.ndim else 0
-    lo, hi = figs._finite_min_max(_x.reshape(-1))
+    lo, hi = qa.finite_min_max(_x.reshape(-1))
     if n_bad < xq.size:
-        qlo, qhi = figs._finite_min_max(xq.reshape(-1))
+        qlo, qhi = qa.finite_min_max(xq.reshape(-1))
         lo, hi = min(lo, qlo), max(hi, qhi)
     clip = None
     if lay.n_groups == 1 and q.scales is not None:
@@ -303,7 +304,7 @@ def analysis(key: str, scheme: str, _x: np.ndarray) -> Analysis:
         except ValueError:
             clip = None
     levels, in_view = _levels_in_range(q, level_group, lo, hi)
-    sx, sq = figs.sample_points(_x, xq)
+    sx, sq = qa.sample_points(_x, xq)
     return Analysis(
         scheme=scheme,
         family=type(q.scheme).family,
@@ -332,7 +333,7 @@ def analysis(key: str, scheme: str, _x: np.ndarray) -> Analysis:
     )
 
 
-def hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> figs.Hists:
+def hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> qa.Hists:
     """Original, dequantized and error histograms with ``bins`` bins (the default ones come with
     the analysis, in the same pass over the data)."""
     a = analysis(key, scheme, _x)
@@ -342,11 +343,11 @@ def hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> figs.Hists:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> figs.Hists:
+def _hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> qa.Hists:
     MISSES["hists"] += 1
     qz = quantized(key, scheme, _x)
     a = analysis(key, scheme, _x)
-    return figs.value_histograms(_x, qz.xq, bins=bins, error_bins=bins, max_error=a.metrics["max_abs_error"], finite=a.n_nonfinite_out == 0)
+    return qa.value_histograms(_x, qz.xq, bins=bins, error_bins=bins, max_error=a.metrics["max_abs_error"], finite=a.n_nonfinite_out == 0)
 
 
 def _summary(scheme: str, q: QuantizedTensor, m: dict[str, Any]) -> dict[str, Any]:
