@@ -17,6 +17,7 @@ from lab.tensor import state as ts
 from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.core.i18n import N_, _
+from lab.tensor.display import tensor_labels
 from lab.tensor.state import TL
 from lab.tensor.widgets import scheme_picker
 from quantlib import PRESETS
@@ -45,7 +46,7 @@ PROGRESS_WORK = 1 << 21  # show a progress bar when about this many elements are
 ts.tl_load_url()
 ss = st.session_state
 widgets.inject_css()
-labels = ts.tensor_labels()
+labels = tensor_labels()
 seen: set = ss[TL.seen]
 
 

@@ -29,15 +29,6 @@ def annotations(fig: go.Figure) -> list[str]:
 
 
 # ------------------------------------------------------------------ labels and number text
-def test_lab_labels_match_the_english_defaults():
-    """lab.core.display.formats_labels() holds the same English msgids as figures.LABELS (outside a
-    Streamlit run _() is English): a changed default without a changed msgid would lose its
-    translation silently."""
-    from lab.formats.display import formats_labels
-
-    assert formats_labels() == F.LABELS
-
-
 def test_num_short_pow2():
     assert F.num(Fraction(448)) == "448"
     assert F.num(FORMATS["float32"].max_exact) == "≈3.403e38"

@@ -15,14 +15,6 @@ def met(mean=0.99, mn=0.9, nn=1.0, top=0.5, ch=0.01, worst=1) -> dict:
     return dict(mean_cosine=mean, min_cosine=mn, nn_agreement=nn, top3_agreement=top, max_sim_change=ch, worst_text=worst, size_bytes=None)
 
 
-def test_lab_labels_match_the_english_defaults():
-    """lab.model.display.model_labels() holds the same English msgids as figures.model.LABELS
-    (outside a Streamlit run _() is English)."""
-    from lab.model.display import model_labels
-
-    assert model_labels() == F.LABELS
-
-
 def test_metrics_table():
     t = F.metrics_table(met(), 25_000_000, 100_000_000, ["a", "worst one", "c"], 0.25)
     assert list(t.columns) == ["Metric", "Value", "What it measures"]

@@ -27,12 +27,6 @@ def fams():
     ]
 
 
-def test_labels_are_the_msgids_of_lab_qat_display():
-    from lab.qat.display import qat_labels
-
-    assert qat_labels() == figs.LABELS
-
-
 def test_accuracy_figure():
     fig = figs.accuracy_figure(rows(), 0.962)
     names = [t.name for t in fig.data]

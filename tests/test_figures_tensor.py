@@ -23,16 +23,6 @@ def points(fig: go.Figure) -> int:
     return sum(len(t.x) for t in fig.data if t.x is not None)
 
 
-# ------------------------------------------------------------------ labels
-def test_lab_labels_match_the_english_defaults():
-    """lab.tensor.state.tensor_labels() holds the same English msgids as figures.tensor.LABELS
-    (outside a Streamlit run _() is English): a changed default without a changed msgid would
-    lose its translation silently."""
-    from lab.tensor.state import tensor_labels
-
-    assert tensor_labels() == F.LABELS
-
-
 def test_sample_texts_match_quantlib():
     """The samples' titles and descriptions marked for translation are quantlib's own words."""
     from lab.tensor.state import SAMPLE_TEXT

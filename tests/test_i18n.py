@@ -155,3 +155,39 @@ def test_parse_po_errors():
         parse_po('msgid "a"\nmsgid_plural "as"\nmsgstr[0] "x"\n')
     with pytest.raises(ValueError, match="quoted"):
         parse_po("msgid a\nmsgstr b\n")
+
+
+# ------------------------------------------------------------------ the figure builders' words
+FIGURE_LABELS = ["figures.amp", "figures.formats", "figures.model", "figures.qat", "figures.tensor"]
+
+
+@pytest.mark.parametrize("module", FIGURE_LABELS)
+def test_figure_labels_are_msgids(module, code_msgids):
+    """Each English word of a figure module's LABELS is found by the extractor where it is
+    written (figures/...), so the catalog can translate it; nothing is copied into lab/."""
+    import importlib
+
+    labels = importlib.import_module(module).LABELS
+    assert labels and all(isinstance(v, str) for v in labels.values())
+    where = {v: code_msgids.get(v, []) for v in labels.values()}
+    missing = [v for v, w in where.items() if not any(loc.startswith("figures/") for loc in w)]
+    assert not missing, f"{module}.LABELS values the extractor does not see: {missing[:5]}"
+
+
+def test_translated_labels_follow_the_catalog(monkeypatch):
+    """translated() maps each English value through the session's catalog, key for key."""
+    from figures import tensor as tensor_figs
+
+    zh = i18n.load_catalog("zh_CN")
+    monkeypatch.setattr(i18n, "current_lang", lambda: "zh_CN")
+    out = i18n.translated(tensor_figs.LABELS)
+    assert out.keys() == tensor_figs.LABELS.keys()
+    for k, v in tensor_figs.LABELS.items():
+        assert out[k] == zh.get(v, v)
+    assert sum(out[k] != v for k, v in tensor_figs.LABELS.items()) > len(out) // 2, "most Tensor Lab words are translated"
+
+
+def test_extractor_reads_labels_literals(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text('LABELS: dict[str, str] = {"a": "alpha", "b": "beta {n}"}\nOTHER = {"c": "gamma"}\nx = _("delta")\n', encoding="utf-8")
+    assert sorted(i18n.extract_msgids([src])) == ["alpha", "beta {n}", "delta"]

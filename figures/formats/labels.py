@@ -1,5 +1,5 @@
 """The Format Comparison's words (:data:`LABELS`, English; the page passes their translations,
-``lab.display.formats_labels``), colours and point budgets."""
+``lab.formats.display.formats_labels``), colours and point budgets."""
 
 from __future__ import annotations
 

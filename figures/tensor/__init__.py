@@ -6,7 +6,7 @@ few thousand numbers that :mod:`quantlib.analysis` reduces a tensor of up to 64 
 one point per element.  By what they build:
 
 * :mod:`.labels`: :data:`LABELS` (English defaults of every word; the page passes the
-  translated ones, ``lab.tensor_state.tensor_labels``), colours, level-drawing limits;
+  translated ones, ``lab.tensor.display.tensor_labels``), colours, level-drawing limits;
 * :mod:`.tables`: :func:`rounding_table`, :func:`metrics_rows`, :func:`compare_table`;
 * :mod:`.charts`: the plotly figures and :func:`figure_html`;
 * :mod:`.png`: the PNG downloads.

@@ -1,5 +1,5 @@
 """The Tensor Lab's words (:data:`LABELS`, English; the page passes their translations,
-``lab.tensor_state.tensor_labels``), colours and drawing limits."""
+``lab.tensor.display.tensor_labels``), colours and drawing limits."""
 
 from __future__ import annotations
 

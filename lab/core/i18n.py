@@ -20,11 +20,12 @@ lists the msgids of the code that a catalog does not translate yet.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 import functools
 import sys
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "DEFAULT_LANG", "_", "N_", "translate", "current_lang", "load_catalog", "catalog_files", "parse_po"]
+__all__ = ["LANGUAGES", "DEFAULT_LANG", "_", "N_", "translated", "translate", "current_lang", "load_catalog", "catalog_files", "parse_po"]
 
 LOCALE_DIR = Path(__file__).with_name("locales")
 
@@ -153,6 +154,13 @@ def _(msgid: str) -> str:
     return translate(msgid, current_lang())
 
 
+def translated(labels: Mapping[str, str]) -> dict[str, str]:
+    """A figure module's English ``LABELS`` in the session's language, key for key:
+    ``translated({"axis_value": "value"})["axis_value"]`` is ``"值"`` in zh_CN.  The msgids
+    are the English values, found by :func:`extract_msgids` in the ``LABELS`` literal itself."""
+    return {k: _(v) for k, v in labels.items()}
+
+
 def N_(msgid: str) -> str:
     """Mark ``msgid`` for translation without translating it now (gettext's ``N_``)."""
     return msgid
@@ -160,7 +168,9 @@ def N_(msgid: str) -> str:
 
 # --------------------------------------------------------------------------- extraction
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_GLOBS = ("app.py", "app_pages/*.py", "lab/**/*.py")
+SOURCE_GLOBS = ("app.py", "app_pages/*.py", "lab/**/*.py", "figures/**/*.py")
+LABELS_NAME = "LABELS"
+"""A module-level dict of this name (figures/*) holds English msgids as its values."""
 
 
 def source_files(root: Path = ROOT) -> list[Path]:
@@ -168,11 +178,32 @@ def source_files(root: Path = ROOT) -> list[Path]:
     return sorted({p for g in SOURCE_GLOBS for p in root.glob(g)})
 
 
+def _labels_literal(node: ast.AST) -> ast.Dict | None:
+    """The dict literal of a module-level ``LABELS = {...}`` (or ``LABELS: dict = {...}``)."""
+    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == LABELS_NAME for t in node.targets):
+        value = node.value
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == LABELS_NAME:
+        value = node.value
+    else:
+        return None
+    return value if isinstance(value, ast.Dict) else None
+
+
 def extract_msgids(files: list[Path] | None = None) -> dict[str, list[str]]:
-    """Every literal passed to ``_()`` or ``N_()``: ``{msgid: ["file:line", ...]}``."""
+    """Every literal passed to ``_()`` or ``N_()``, and every string value of a module-level
+    ``LABELS`` dict (the figure builders' English words): ``{msgid: ["file:line", ...]}``."""
     found: dict[str, list[str]] = {}
     for path in files if files is not None else source_files():
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        try:
+            rel = path.relative_to(ROOT)
+        except ValueError:
+            rel = path
+        literals: list[ast.Constant] = []
+        for node in tree.body:
+            d = _labels_literal(node)
+            if d is not None:
+                literals += [v for v in d.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)
@@ -182,11 +213,9 @@ def extract_msgids(files: list[Path] | None = None) -> dict[str, list[str]]:
                 and isinstance(node.args[0], ast.Constant)
                 and isinstance(node.args[0].value, str)
             ):
-                try:
-                    rel = path.relative_to(ROOT)
-                except ValueError:
-                    rel = path
-                found.setdefault(node.args[0].value, []).append(f"{rel}:{node.lineno}")
+                literals.append(node.args[0])
+        for c in literals:
+            found.setdefault(c.value, []).append(f"{rel}:{c.lineno}")
     return found
 
 

@@ -1,10 +1,11 @@
 """Words of the quantization-aware training page: the labels of :mod:`figures.qat`
-(translated; the English msgids equal the defaults there, tests/test_figures_qat.py checks it),
+(translated: their English values are the msgids),
 the calibration method names, and the finding sentences computed from a study's numbers."""
 
 from __future__ import annotations
 
-from lab.core.i18n import N_, _
+from figures import qat as qat_figs
+from lab.core.i18n import N_, _, translated
 
 __all__ = ["CAL_NAMES", "family_findings", "findings", "qat_labels"]
 
@@ -17,37 +18,7 @@ CAL_NAMES = {
 
 
 def qat_labels() -> dict[str, str]:
-    return {
-        "method_ptq_dynamic": _("PTQ, data-free"),
-        "method_ptq_calibrated": _("PTQ, calibrated"),
-        "method_qat": _("QAT"),
-        "float32": _("float32"),
-        "axis_bits": _("bits (weights and activations)"),
-        "axis_accuracy": _("test accuracy"),
-        "hover_acc": _("{method}<br>W{bits}A{bits}: {acc}"),
-        "col_bits": _("bits"),
-        "col_size": _("size (bytes)"),
-        "col_ratio": _("÷ float32"),
-        "axis_step": _("training step"),
-        "axis_loss": _("loss (per batch, and its mean over 10 steps)"),
-        "axis_epoch": _("epoch (0 = calibrated PTQ)"),
-        "axis_test_acc": _("test accuracy"),
-        "trace_bits": _("{bits} bits"),
-        "axis_w_over_a": _("weight ÷ its clip A (per {granularity})"),
-        "axis_count": _("weights"),
-        "gran_channel": _("output channel"),
-        "gran_tensor": _("tensor"),
-        "trace_before": _("before: the float32 network"),
-        "trace_after": _("after QAT (its float weights)"),
-        "trace_levels": _("the {n} levels of int{bits}"),
-        "col_family": _("family"),
-        "col_scheme": _("scheme"),
-        "col_bits_per_weight": _("bits / weight"),
-        "col_ptq": _("PTQ"),
-        "col_qat": _("after QAT"),
-        "axis_bpw": _("bits per weight (codes and scales)"),
-        "hover_family": _("{family}: {bytes} bytes<br>PTQ {ptq}, QAT {qat}"),
-    }
+    return translated(qat_figs.LABELS)
 
 
 def _pct(x: float) -> str:

@@ -1,5 +1,5 @@
 """Tensor Lab (``/tensor``) state: session keys, the scheme <-> widgets mapping, URL <-> state,
-and the translated words of the figure builders.
+(the figure builders' translated words are in :mod:`lab.tensor.display`).
 
 The scheme is the page's central piece of state.  Its canonical string
 (``str(quantlib.parse_scheme(...))``, e.g. ``nf4:block=64,dq``) is what the URL carries and
@@ -17,7 +17,6 @@ back into a string.  URL parameters (all optional)::
 
 from __future__ import annotations
 
-from typing import Any
 
 import streamlit as st
 
@@ -56,7 +55,6 @@ __all__ = [
     "on_compare_keep_current",
     "on_upload_changed",
     "sample_shape",
-    "tensor_labels",
 ]
 
 
@@ -539,120 +537,3 @@ def on_upload_changed() -> None:
     else:
         ss[TL.file] = {"obj": f, "file_id": f.file_id, "name": f.name, "size": f.size, "sha": None}
         ss.pop(TL.url_file, None)  # a tensor name from the URL is kept: it may be in this file
-
-
-# --------------------------------------------------------------------------- labels
-def tensor_labels() -> dict[str, Any]:
-    """The words of the Tensor Lab figures and tables (:data:`figures.tensor.LABELS`) in the
-    session's language; the English msgids equal the defaults there (tests check it)."""
-    return {
-        "axis_value": _("value"),
-        "axis_count": _("count"),
-        "axis_count_log": _("count (log scale)"),
-        "legend_original": _("original"),
-        "legend_dequantized": _("dequantized"),
-        "legend_levels": _("levels of {group}"),
-        "legend_clip": _("clipping range"),
-        "clip_text": _("±{t}"),
-        "clip_text_asym": _("{lo} … {hi}"),
-        "hover_bin": _("{lo} … {hi}: {count}"),
-        "axis_error": _("error (dequantized − original)"),
-        "legend_error": _("error"),
-        "axis_original": _("original value"),
-        "axis_dequantized": _("dequantized value"),
-        "legend_identity": _("no error (y = x)"),
-        "legend_sample": _("{n} sampled elements"),
-        "axis_column": _("column"),
-        "axis_row": _("row"),
-        "axis_block": _("block along the row"),
-        "axis_channel": _("channel (index along axis {axis})"),
-        "colorbar_log_mse": _("log10 MSE"),
-        "colorbar_scale": _("scale"),
-        "colorbar_log_scale": _("log2 scale"),
-        "hover_cell": _("rows {r0}–{r1}, {what} {c0}–{c1}: {value}"),
-        "word_columns": _("columns"),
-        "word_blocks": _("blocks"),
-        "hover_channel": _("{i}: {value}"),
-        "axis_index": _("index"),
-        "axis_bits": _("bits per element (codes + scales; log scale)"),
-        "axis_sqnr": _("SQNR (dB, higher is better)"),
-        "legend_front": _("Pareto front"),
-        "legend_current": _("current scheme"),
-        "legend_dominated": _("other schemes"),
-        "lossless": _("lossless"),
-        "fam_float": _("float cast"),
-        "fam_int": _("int (absmax)"),
-        "fam_uint": _("uint (zero point)"),
-        "fam_nf4": _("NF4"),
-        "fam_bnb_fp4": _("bnb FP4"),
-        "fam_codebook": _("codebook"),
-        "fam_mx": _("MX"),
-        "fam_nvfp4": _("NVFP4"),
-        "fam_log": _("log"),
-        "fam_binary": _("binary"),
-        "fam_ternary": _("ternary"),
-        "hover_scheme": _("{scheme}: {bits} bits per element, SQNR {sqnr}"),
-        "axis_tensor": _("tensor"),
-        "col_metric": _("Metric"),
-        "col_value": _("Value"),
-        "col_meaning": _("What it means"),
-        "m_sqnr": _("SQNR"),
-        "m_sqnr_help": _("10·log10(Σx² / Σe²): signal over error power. +6 dB ≈ one more bit."),
-        "m_mse": _("MSE"),
-        "m_mse_help": _("mean of e², e = dequantized − original"),
-        "m_rmse": _("RMSE"),
-        "m_rmse_help": _("√MSE, in the units of the tensor"),
-        "m_max": _("Max |error|"),
-        "m_max_help": _("the worst single element"),
-        "m_mean_abs": _("Mean |error|"),
-        "m_mean_abs_help": _("the typical element's error"),
-        "m_rel": _("Relative error"),
-        "m_rel_help": _("‖e‖ / ‖x‖"),
-        "m_cos": _("Cosine similarity"),
-        "m_cos_help": _("⟨x, x̃⟩ / (‖x‖‖x̃‖); 1 − cos in brackets"),
-        "m_clipped": _("Clipped"),
-        "m_clipped_help": _("share of elements saturated to the largest level"),
-        "m_flushed": _("Flushed to zero"),
-        "m_flushed_help": _("share of non-zero elements stored as 0"),
-        "m_bits": _("Bits per element"),
-        "m_bits_help": _("codes plus every scale, zero point and offset"),
-        "m_size": _("Size"),
-        "m_size_help": _("quantized storage vs the original's"),
-        "size_cell": _("{q} vs {orig} ({dtype}): {ratio}"),
-        "cos_cell": _("{cos} (1 − cos = {omc})"),
-        "col_scheme": _("Scheme"),
-        "col_bits": _("Bits/elem"),
-        "col_bytes": _("Size (bytes)"),
-        "col_ratio": _("vs original"),
-        "col_sqnr": _("SQNR (dB)"),
-        "col_mse": _("MSE"),
-        "col_max": _("Max |error|"),
-        "col_omc": _("1 − cos"),
-        "col_clipped": _("Clipped"),
-        "col_flushed": _("Flushed"),
-        "col_front": _("Pareto"),
-        "col_tensor": _("Tensor"),
-        "col_shape": _("Shape"),
-        "col_elements": _("Elements"),
-        "col_rel": _("Rel. error"),
-        "col_problem": _("Problem"),
-        "col_index": _("Index"),
-        "col_x": _("Original x"),
-        "col_x_over_s": _("x / scale"),
-        "col_below": _("Level below"),
-        "col_above": _("Level above"),
-        "col_code": _("Code"),
-        "col_xq": _("Stored as"),
-        "col_error": _("Error"),
-        "col_how": _("How it was rounded"),
-        "how_exact": _("exact: a level itself"),
-        "how_down": _("down to the nearer level"),
-        "how_up": _("up to the nearer level"),
-        "how_tie_down": _("a tie: down"),
-        "how_tie_up": _("a tie: up"),
-        "how_clip_top": _("clipped to the top level"),
-        "how_clip_bottom": _("clipped to the bottom level"),
-        "how_zero": _("flushed to 0"),
-        "how_far": _("to a level that is not the nearest ({rule})"),
-        "how_nonfinite": _("not a finite number"),
-    }
