@@ -12,7 +12,8 @@ import streamlit as st
 from figures import amp as figs
 from figures.training import live_loss_frame, live_loss_spec
 from lab.amp import cached as ac
-from lab.amp.cached import AMP, RUNS
+from lab.amp import state as amp_state
+from lab.amp.state import AMP, RUNS
 from lab.amp.display import amp_labels
 from lab.core.i18n import _
 from lab.core.widgets import PLOTLY_CONFIG
@@ -23,7 +24,7 @@ from quantlib.train.loop import GRAD_KINDS
 LIVE_EVERY = 0.4  # seconds between live-chart updates while training (each costs a chart round trip)
 
 ss = st.session_state
-ac.amp_load_url()
+amp_state.amp_load_url()
 
 
 def run_name(key: str) -> str:
@@ -46,24 +47,24 @@ for note in ss.get(AMP.notes, []):
 # ================================================================== settings
 with st.form("amp_settings", border=True):
     c1, c2, c3, c4, c5 = st.columns(5)
-    c1.selectbox(_("Optimizer"), list(ac.OPTIMIZERS), key=AMP.opt, format_func=lambda k: _(ac.OPTIMIZERS[k]))
+    c1.selectbox(_("Optimizer"), list(amp_state.OPTIMIZERS), key=AMP.opt, format_func=lambda k: _(amp_state.OPTIMIZERS[k]))
     c2.number_input(_("Learning rate"), min_value=1e-5, max_value=10.0, key=AMP.lr, format="%g", step=0.01)
-    c3.number_input(_("Epochs"), *ac.LIMITS["epochs"], key=AMP.epochs, step=1)
-    c4.number_input(_("Batch size"), *ac.LIMITS["batch"], key=AMP.batch, step=8)
-    c5.number_input(_("Seed"), *ac.LIMITS["seed"], key=AMP.seed, step=1)
+    c3.number_input(_("Epochs"), *amp_state.LIMITS["epochs"], key=AMP.epochs, step=1)
+    c4.number_input(_("Batch size"), *amp_state.LIMITS["batch"], key=AMP.batch, step=8)
+    c5.number_input(_("Seed"), *amp_state.LIMITS["seed"], key=AMP.seed, step=1)
     st.multiselect(_("Runs to compare"), list(RUNS), key=AMP.runs, format_func=run_name)
     d1, d2, d3 = st.columns(3)
-    d1.selectbox(_("Loss scaling"), list(ac.SCALINGS), key=AMP.scaling, format_func=lambda k: _(ac.SCALINGS[k]),
+    d1.selectbox(_("Loss scaling"), list(amp_state.SCALINGS), key=AMP.scaling, format_func=lambda k: _(amp_state.SCALINGS[k]),
                  help=_("Used by the runs “+ loss scaling”. Dynamic: start at the scale below, halve and skip the step when a gradient overflows, double after N clean steps (PyTorch's GradScaler). Static: one fixed scale; steps with inf/NaN are skipped."))
-    d2.number_input(_("Scale (log2)"), *ac.LIMITS["scale"], key=AMP.scale, step=1, help=_("2^16 = 65536 is GradScaler's default initial scale."))
-    d3.number_input(_("Grow after N clean steps"), *ac.LIMITS["interval"], key=AMP.interval, step=10,
+    d2.number_input(_("Scale (log2)"), *amp_state.LIMITS["scale"], key=AMP.scale, step=1, help=_("2^16 = 65536 is GradScaler's default initial scale."))
+    d3.number_input(_("Grow after N clean steps"), *amp_state.LIMITS["interval"], key=AMP.interval, step=10,
                     help=_("GradScaler's growth_interval (PyTorch default 2000; small here so that growth shows in a short run)."))
     submitted = st.form_submit_button(_("Train"), type="primary", icon=":material/play_arrow:")
 if submitted or AMP.applied not in ss:
-    ss[AMP.applied] = (ac.current_settings(), tuple(ss[AMP.runs]))
+    ss[AMP.applied] = (amp_state.current_settings(), tuple(ss[AMP.runs]))
 settings, runs = ss[AMP.applied]
 runs = tuple(k for k in RUNS if k in runs)  # canonical order
-ac.amp_write_url(settings, runs)
+amp_state.amp_write_url(settings, runs)
 if not runs:
     st.info(_("Pick at least one run to compare."))
     st.stop()

@@ -45,7 +45,7 @@ def test_bad_url_is_reported_and_runs_selection_changes():
 def test_out_of_range_numbers_are_clamped_and_said():
     at = open_page(PAGE, timeout=120, epochs="1", runs="float16_scaled", scale="40")
     warnings = " ".join(w.value for w in at.warning)
-    assert "scale=40 is outside 0…24: 24 is used." in warnings
+    assert "scale='40' is outside 0…24: 24 is used." in warnings
     assert at.number_input(key="amp_scale").value == 24
 
 

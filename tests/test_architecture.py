@@ -89,3 +89,12 @@ def test_oversize_list_is_current():
     for rel, limit in OVERSIZE.items():
         n = len((ROOT / rel).read_text(encoding="utf-8").splitlines())
         assert MAX_LINES < n <= limit, f"{rel} has {n} lines: update or delete its OVERSIZE entry"
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if _rel(p).startswith(("lab/", "app_pages/", "app.py"))], ids=_rel)
+def test_no_private_names_across_lab_modules(path):
+    """A page's modules share only public names (``_`` and ``N_``, gettext's markers, aside):
+    a URL parameter or widget option another module needs is declared public where it lives."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = [f"{m}.{n}" for m, names in _imports(tree) if m.split(".")[0] == "lab" for n in names if n.startswith("_") and n not in ("_", "N_")]
+    assert not bad, f"{_rel(path)} imports private names: {bad}"

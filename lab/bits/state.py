@@ -8,7 +8,7 @@ import streamlit as st
 
 
 from lab.core.i18n import LANG_KEY, _
-from lab.core.state import CUSTOM, ROUNDINGS, format_from_query, format_to_query, query_dict, url_is_new, _bool_param, _choice_param, _int_param
+from lab.core.state import CUSTOM, ROUNDINGS, Param, format_from_query, format_to_query, params_to_query, query_dict, read_params, url_is_new
 
 
 class BITS:
@@ -28,6 +28,14 @@ class BITS:
     default_format = "float32"
     default_value = "0.1"
     default_seed = 0
+
+
+PARAMS = (
+    Param("rounding", BITS.rounding, "choice", default=ROUNDINGS[0], options=ROUNDINGS),
+    Param("seed", BITS.seed, "int", default=BITS.default_seed, lo=0),
+    Param("saturate", BITS.saturate, "bool", default=False),
+)
+"""The Bit Inspector's plain URL parameters (besides the format and the one input)."""
 
 
 def bits_model() -> dict[str, Any]:
@@ -72,21 +80,7 @@ def bits_load_url() -> None:
     notes = format_from_query(qp, BITS.fmt)
     model = bits_model()
     ss = st.session_state
-    if "rounding" in qp:
-        try:
-            ss[BITS.rounding] = _choice_param(qp, "rounding", ROUNDINGS, lower=True)
-        except ValueError as exc:
-            notes.append(str(exc))
-    if "seed" in qp:
-        try:
-            ss[BITS.seed] = _int_param(qp, "seed")
-        except ValueError as exc:
-            notes.append(str(exc))
-    if "saturate" in qp:
-        try:
-            ss[BITS.saturate] = _bool_param(qp, "saturate")
-        except ValueError as exc:
-            notes.append(str(exc))
+    notes += read_params(qp, PARAMS)
     given = [p for p in ("value", "hex", "bin") if p in qp]
     if len(given) > 1:
         notes.append(
@@ -116,13 +110,10 @@ def bits_url(model: dict[str, Any], shown_hex: str | None, shown_bin: str | None
         params["bin"] = shown_bin
     elif shown_hex is not None:
         params["hex"] = shown_hex.removeprefix("0x")
-    rounding = ss.get(BITS.rounding, ROUNDINGS[0])
-    if rounding != ROUNDINGS[0]:
-        params["rounding"] = rounding
-        if rounding == "stochastic":
-            params["seed"] = str(int(ss.get(BITS.seed, 0)))
-    if ss.get(BITS.saturate):
-        params["saturate"] = "1"
+    params.update(params_to_query(PARAMS))
+    params.pop("seed", None)
+    if ss.get(BITS.rounding) == "stochastic":  # the seed matters only there, and is always written there
+        params["seed"] = str(int(ss.get(BITS.seed, BITS.default_seed)))
     return params
 
 

@@ -12,12 +12,22 @@ The rule every page follows:
    only changed keys are sent to the browser, keys of other pages are dropped, and
    ``lang`` (owned by ``app.py``) is left alone.
 
+Each page declares its URL parameters once, as :class:`Param` values (``PARAMS`` in its
+``state.py``: URL name, session key, kind, default); :func:`read_params` applies them and
+collects the problems to show, :func:`params_to_query` writes them with defaults left out.
+Only parameters that depend on each other (a format and its custom fields, a list of
+schemes or runs, the Bit Inspector's one input) are read and written by hand.
+
 A page's own keys and callbacks live in its folder (``lab/bits/state.py``, ...), so the page
 file stays layout only.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -26,7 +36,7 @@ from quantlib.exact import ROUNDING_MODES
 
 from lab.core.i18n import LANG_KEY, _
 
-__all__ = ["query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "format_from_query", "format_to_query"]
+__all__ = ["Param", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "format_from_query", "format_to_query"]
 
 _WRITTEN = "_url_written:"  # + page name -> the params this session last wrote
 GLOBAL_PARAMS = (LANG_KEY,)  # owned by app.py, never touched by a page
@@ -63,33 +73,131 @@ FORMAT_PARAMS = ("format", "e", "m", "bias", "nonfinite", "signed")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+KINDS = ("int", "float", "bool", "choice", "text")
 
 
-def _int_param(qp: dict[str, str], name: str) -> int:
-    text = qp[name].strip()
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(_("URL parameter {name}={value!r} is not an integer.").format(name=name, value=text)) from None
+@dataclass(frozen=True)
+class Param:
+    """One URL query parameter of a page, declared once: ``name`` in the URL, ``key`` in
+    session state, ``kind`` (int, float, bool, choice, text) how its text is read, and
+    ``default``, which is left out of the URL.
+
+    ``Param("seed", "bits_seed", "int", default=0, lo=0)``: ``?seed=7`` sets
+    ``session_state["bits_seed"] = 7``, ``?seed=-3`` uses 0 and says so, ``?seed=x`` is
+    reported and ignored; a seed of 0 is not written to the URL.  ``options`` restrict a
+    choice (or an int); ``snap`` replaces a number by the nearest allowed one (relatively,
+    for floats); ``lower`` compares a choice lower-cased; ``clamp=False`` reports a number
+    outside ``lo…hi`` and ignores it instead of using the nearest end."""
+
+    name: str
+    key: str
+    kind: str
+    default: Any = None
+    options: tuple = ()
+    lo: float | None = None
+    hi: float | None = None
+    snap: tuple = ()
+    lower: bool = True
+    clamp: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Param kind must be one of {KINDS}, not {self.kind!r}")
+
+    def read(self, text: str) -> tuple[Any, str | None]:
+        """(value, a note or None) from the URL text; ValueError (the message) if unusable."""
+        raw = text.strip()
+        name = self.name
+        if self.kind == "text":
+            return raw, None
+        if self.kind == "bool":
+            if raw.lower() in _TRUE:
+                return True, None
+            if raw.lower() in _FALSE:
+                return False, None
+            raise ValueError(_("URL parameter {name}={value!r} should be 1 or 0.").format(name=name, value=text))
+        if self.kind == "choice":
+            value = raw.lower() if self.lower else raw
+            if value not in self.options:
+                raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=raw, options=", ".join(map(str, self.options))))
+            return value, None
+        try:
+            value = int(raw) if self.kind == "int" else float(raw)
+        except ValueError:
+            msg = _("URL parameter {name}={value!r} is not an integer.") if self.kind == "int" else _("URL parameter {name}={value!r} is not a number.")
+            raise ValueError(msg.format(name=name, value=raw)) from None
+        if self.kind == "float" and not math.isfinite(value):
+            raise ValueError(_("URL parameter {name}={value!r} is not a number.").format(name=name, value=raw))
+        if self.options and value not in self.options:
+            raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=raw, options=", ".join(map(str, self.options))))
+        note = None
+        lo = -math.inf if self.lo is None else self.lo
+        hi = math.inf if self.hi is None else self.hi
+        if not lo <= value <= hi and not self.clamp:
+            raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=raw, options=f"{_show(self.lo, '−∞')} … {_show(self.hi, '∞')}"))
+        if not lo <= value <= hi:
+            used = min(hi, max(lo, value))
+            note = _("URL parameter {name}={value!r} is outside {lo}…{hi}: {used} is used.").format(
+                name=name, value=raw, lo=_show(self.lo, "−∞"), hi=_show(self.hi, "∞"), used=_show(used, "")
+            )
+            value = type(value)(used)
+        if self.snap:
+            value = min(self.snap, key=lambda c: abs(c - value) / (abs(c) or 1) if self.kind == "float" else abs(c - value))
+        return value, note
+
+    def show(self, value: Any) -> str:
+        """The URL text of ``value``: ``1``/``0`` for a bool, ``%g`` for a float."""
+        if self.kind == "bool":
+            return "1" if value else "0"
+        if self.kind == "float":
+            return f"{float(value):g}"
+        if self.kind == "int":
+            return str(int(value))
+        return str(value).strip()
 
 
-def _choice_param(qp: dict[str, str], name: str, options, *, lower: bool = False) -> str:
-    """The value of ``name`` if it is one of ``options`` (compared lower-cased with ``lower``),
-    else ValueError: ``URL parameter view='big' is not one of linear, log2, norm.``"""
-    text = qp[name].strip()
-    value = text.lower() if lower else text
-    if value not in options:
-        raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=text, options=", ".join(map(str, options))))
-    return value
+def _show(v: float | None, none: str) -> str:
+    if v is None:
+        return none
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _bool_param(qp: dict[str, str], name: str) -> bool:
-    text = qp[name].strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(_("URL parameter {name}={value!r} should be 1 or 0.").format(name=name, value=qp[name]))
+def read_params(qp: Mapping[str, str], params: Sequence[Param]) -> list[str]:
+    """Set the session key of every parameter of ``params`` present in ``qp``; returns the
+    notes (bad values are reported and leave their key alone)."""
+    notes: list[str] = []
+    ss = st.session_state
+    for p in params:
+        if p.name not in qp:
+            continue
+        try:
+            value, note = p.read(qp[p.name])
+        except ValueError as exc:
+            notes.append(str(exc))
+            continue
+        if note:
+            notes.append(note)
+        ss[p.key] = value
+    return notes
+
+
+def params_to_query(params: Sequence[Param], values: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The URL text of every parameter whose value (from ``values`` by session key, else
+    from session state) is set and not its default."""
+    src = st.session_state if values is None else values
+    out: dict[str, str] = {}
+    for p in params:
+        if p.key not in src:
+            continue
+        v = src[p.key]
+        if v is None or v == p.default or (p.kind == "text" and not str(v).strip()):
+            continue
+        out[p.name] = p.show(v)
+    return out
+
+
+def _int_value(qp: Mapping[str, str], name: str) -> int:
+    return Param(name, name, "int").read(qp[name])[0]
 
 
 def format_from_query(qp: dict[str, str], key: str) -> list[str]:
@@ -104,22 +212,22 @@ def format_from_query(qp: dict[str, str], key: str) -> list[str]:
         for p, suffix in (("e", "_e"), ("m", "_m")):
             if p in qp:
                 try:
-                    st.session_state[key + suffix] = _int_param(qp, p)
+                    st.session_state[key + suffix] = _int_value(qp, p)
                 except ValueError as exc:
                     warnings.append(str(exc))
         if "bias" in qp:
             try:
-                st.session_state[key + "_bias"] = None if qp["bias"].strip() in ("", "auto") else _int_param(qp, "bias")
+                st.session_state[key + "_bias"] = None if qp["bias"].strip() in ("", "auto") else _int_value(qp, "bias")
             except ValueError as exc:
                 warnings.append(str(exc))
         if "nonfinite" in qp:
             try:
-                st.session_state[key + "_nonfinite"] = _choice_param(qp, "nonfinite", NONFINITE, lower=True)
+                st.session_state[key + "_nonfinite"] = Param("nonfinite", "", "choice", options=NONFINITE).read(qp["nonfinite"])[0]
             except ValueError as exc:
                 warnings.append(str(exc))
         if "signed" in qp:
             try:
-                st.session_state[key + "_signed"] = _bool_param(qp, "signed")
+                st.session_state[key + "_signed"] = Param("signed", "", "bool").read(qp["signed"])[0]
             except ValueError as exc:
                 warnings.append(str(exc))
         return warnings

@@ -10,7 +10,7 @@ from quantlib import get_format
 
 from lab.core.cached import resolve_format
 from lab.core.i18n import _
-from lab.core.state import CUSTOM, NONFINITE, query_dict, url_is_new, _bool_param, _choice_param
+from lab.core.state import CUSTOM, NONFINITE, Param, params_to_query, query_dict, read_params, url_is_new
 
 
 class FMTS:
@@ -117,6 +117,18 @@ def fmts_defaults() -> None:
     ss.setdefault(FMTS.zoom, True)
 
 
+PARAMS = (
+    Param("value", FMTS.value, "text", default=""),
+    Param("refs", FMTS.refs, "text", default=""),
+    Param("saturate", FMTS.saturate, "bool", default=False),
+    Param("view", FMTS.view, "choice", default=FMTS.views[0], options=FMTS.views),
+    Param("codebooks", FMTS.books, "bool", default=True),
+    Param("zoom", FMTS.zoom, "bool", default=True),
+)
+"""The Format Comparison's plain URL parameters (``formats``, ``custom`` and ``table`` are
+read and written by hand: they depend on each other and on the chosen formats)."""
+
+
 def fmts_load_url() -> None:
     """Apply the URL to the page state when it came from outside; keep warnings for display.
 
@@ -157,26 +169,7 @@ def fmts_load_url() -> None:
             if name not in chosen:
                 chosen.append(name)
         ss[FMTS.selected] = chosen
-    if "value" in qp:
-        ss[FMTS.value] = qp["value"]
-    if "refs" in qp:
-        ss[FMTS.refs] = qp["refs"]
-    if "saturate" in qp:
-        try:
-            ss[FMTS.saturate] = _bool_param(qp, "saturate")
-        except ValueError as exc:
-            notes.append(str(exc))
-    for param, key in (("codebooks", FMTS.books), ("zoom", FMTS.zoom)):
-        if param in qp:
-            try:
-                ss[key] = _bool_param(qp, param)
-            except ValueError as exc:
-                notes.append(str(exc))
-    if "view" in qp:
-        try:
-            ss[FMTS.view] = _choice_param(qp, "view", FMTS.views, lower=True)
-        except ValueError as exc:
-            notes.append(str(exc))
+    notes += read_params(qp, PARAMS)
     if "table" in qp:
         ss[FMTS.table] = qp["table"].strip()
     ss[FMTS.notes] = notes
@@ -191,18 +184,7 @@ def fmts_url(table_default: str | None) -> dict[str, str]:
     used = [n for n in selected if n in customs]
     if used:
         params["custom"] = ",".join(custom_spec(n, customs[n]) for n in used)
-    if ss.get(FMTS.value, "").strip():
-        params["value"] = ss[FMTS.value].strip()
-    if ss.get(FMTS.refs, "").strip():
-        params["refs"] = ss[FMTS.refs].strip()
-    if ss.get(FMTS.saturate):
-        params["saturate"] = "1"
-    if ss.get(FMTS.view, FMTS.views[0]) != FMTS.views[0]:
-        params["view"] = ss[FMTS.view]
-    if not ss.get(FMTS.books, True):
-        params["codebooks"] = "0"
-    if not ss.get(FMTS.zoom, True):
-        params["zoom"] = "0"
+    params.update(params_to_query(PARAMS))
     table = ss.get(FMTS.table)
     if table and table != table_default:
         params["table"] = table

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab.core.i18n import N_, _
-from lab.core.state import _choice_param, _int_param, query_dict, url_is_new, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
 
 __all__ = ["PAGE", "RECIPE", "N_CALIB", "TAB", "SECTIONS", "DEFAULT_RECIPE", "DEFAULT_N_CALIB", "model_load_url", "model_write_url", "open_section"]
 
@@ -33,27 +33,25 @@ SECTIONS: dict[str, str] = {
 """URL value -> tab label, in page order; the first is open by default."""
 
 
+N_CALIB_RANGE = (1, 32)
+CALIB_PARAM = Param("calib", N_CALIB, "int", default=DEFAULT_N_CALIB, lo=N_CALIB_RANGE[0], hi=N_CALIB_RANGE[1], clamp=False)
+SECTION_PARAM = Param("section", TAB, "choice", default=next(iter(SECTIONS)), options=tuple(SECTIONS), lower=False)
+
+
+def recipe_param(recipe_keys: list[str]) -> Param:
+    """``recipe``: one of the recipes the page offers (known only once they are loaded)."""
+    return Param("recipe", RECIPE, "choice", default=DEFAULT_RECIPE, options=tuple(recipe_keys), lower=False)
+
+
 def model_load_url(recipe_keys: list[str]) -> list[str]:
     """Apply a URL that came from outside to session state; returns the problems to show."""
     if not url_is_new(PAGE):
         return []
-    qp, problems, ss = query_dict(), [], st.session_state
-    if "recipe" in qp:
-        try:
-            ss[RECIPE] = _choice_param(qp, "recipe", recipe_keys)
-        except ValueError as exc:
-            problems.append(str(exc))
-    if "calib" in qp:
-        try:
-            n = _int_param(qp, "calib")
-            if not 1 <= n <= 32:
-                raise ValueError
-            ss[N_CALIB] = n
-        except ValueError:
-            problems.append(_("URL parameter {name}={value!r} is not one of {options}.").format(name="calib", value=qp["calib"], options="1 … 32"))
+    qp, ss = query_dict(), st.session_state
+    problems = read_params(qp, (recipe_param(recipe_keys), CALIB_PARAM))
     if "section" in qp:
         try:
-            ss[TAB] = _(SECTIONS[_choice_param(qp, "section", SECTIONS)])
+            ss[TAB] = _(SECTIONS[SECTION_PARAM.read(qp["section"])[0]])  # the tab is named by its label
         except ValueError as exc:
             problems.append(str(exc))
     return problems
@@ -69,11 +67,7 @@ def open_section() -> str:
 
 
 def model_write_url() -> None:
-    ss, params = st.session_state, {}
-    if ss.get(RECIPE, DEFAULT_RECIPE) != DEFAULT_RECIPE:
-        params["recipe"] = ss[RECIPE]
-    if ss.get(N_CALIB, DEFAULT_N_CALIB) != DEFAULT_N_CALIB:
-        params["calib"] = str(ss[N_CALIB])
-    if open_section() != next(iter(SECTIONS)):
-        params["section"] = open_section()
+    ss = st.session_state
+    params = params_to_query((recipe_param([]), CALIB_PARAM), {RECIPE: ss.get(RECIPE), N_CALIB: ss.get(N_CALIB)})
+    params.update(params_to_query((SECTION_PARAM,), {TAB: open_section()}))
     write_url(PAGE, params)

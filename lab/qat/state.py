@@ -13,7 +13,7 @@ from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, QATSettings
 
 from lab.core.i18n import _
-from lab.core.state import _choice_param, query_dict, url_is_new, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
 
 __all__ = ["DEFAULTS", "LR_CHOICES", "N_CALIB_CHOICES", "QAT", "applied", "apply_widgets", "qat_load_url", "qat_url"]
 
@@ -79,16 +79,16 @@ def applied() -> QATSettings:
     return st.session_state.get(QAT.applied) or DEFAULTS
 
 
-def _int(qp, name, lo, hi, notes) -> int | None:
-    try:
-        v = int(qp[name].strip())
-    except ValueError:
-        notes.append(_("URL parameter {name}={value!r} is not an integer.").format(name=name, value=qp[name]))
-        return None
-    if not lo <= v <= hi:
-        notes.append(_("URL parameter {name}={value!r} must lie between {lo} and {hi}.").format(name=name, value=qp[name], lo=lo, hi=hi))
-        return None
-    return v
+PARAMS = (
+    Param("cal", QAT.cal, "choice", default=DEFAULTS.calibration, options=tuple(CALIBRATION_METHODS)),
+    Param("n", QAT.n_calib, "int", default=DEFAULTS.n_calib, lo=1, hi=100_000, snap=N_CALIB_CHOICES),
+    Param("epochs", QAT.epochs, "int", default=DEFAULTS.epochs, lo=1, hi=EPOCHS_MAX),
+    Param("lr", QAT.lr, "float", default=DEFAULTS.lr, lo=LR_CHOICES[0], hi=LR_CHOICES[-1], snap=LR_CHOICES),
+    Param("lsq", QAT.lsq, "bool", default=DEFAULTS.learnable),
+    Param("gran", QAT.gran, "choice", default="channel" if DEFAULTS.per_channel else "tensor", options=("channel", "tensor")),
+    Param("seed", QAT.seed, "int", default=DEFAULTS.seed, lo=0, hi=9999),
+)
+"""The settings' URL parameters (``bits`` is a list, read and written by hand)."""
 
 
 def qat_load_url() -> None:
@@ -112,36 +112,7 @@ def qat_load_url() -> None:
                 notes.append(_("URL parameter bits: {value!r} ignored (choose from {options}).").format(value=item, options=", ".join(map(str, BITS_CHOICES))))
         if chosen:
             ss[QAT.bits] = sorted(set(chosen), reverse=True)
-    if "cal" in qp:
-        try:
-            ss[QAT.cal] = _choice_param(qp, "cal", CALIBRATION_METHODS, lower=True)
-        except ValueError as exc:
-            notes.append(str(exc))
-    if "n" in qp:
-        v = _int(qp, "n", 1, 100_000, notes)
-        if v is not None:
-            ss[QAT.n_calib] = min(N_CALIB_CHOICES, key=lambda c: abs(c - v))
-    if "epochs" in qp:
-        v = _int(qp, "epochs", 1, EPOCHS_MAX, notes)
-        if v is not None:
-            ss[QAT.epochs] = v
-    if "lr" in qp:
-        try:
-            v = float(qp["lr"])
-            ss[QAT.lr] = min(LR_CHOICES, key=lambda c: abs(c - v) / c)
-        except ValueError:
-            notes.append(_("URL parameter {name}={value!r} is not a number.").format(name="lr", value=qp["lr"]))
-    if "lsq" in qp:
-        ss[QAT.lsq] = qp["lsq"].strip().lower() in ("1", "true", "yes", "on")
-    if "gran" in qp:
-        try:
-            ss[QAT.gran] = _choice_param(qp, "gran", ("channel", "tensor"), lower=True)
-        except ValueError as exc:
-            notes.append(str(exc))
-    if "seed" in qp:
-        v = _int(qp, "seed", 0, 9999, notes)
-        if v is not None:
-            ss[QAT.seed] = v
+    notes += read_params(qp, PARAMS)
     ss[QAT.applied] = widget_settings()
     ss[QAT.notes] = notes
 
@@ -152,20 +123,11 @@ def qat_url() -> dict[str, str]:
     params: dict[str, str] = {}
     if s.bits != d.bits:
         params["bits"] = ",".join(map(str, s.bits))
-    if s.calibration != d.calibration:
-        params["cal"] = s.calibration
-    if s.n_calib != d.n_calib:
-        params["n"] = str(s.n_calib)
-    if s.epochs != d.epochs:
-        params["epochs"] = str(s.epochs)
-    if s.lr != d.lr:
-        params["lr"] = f"{s.lr:g}"
-    if s.learnable:
-        params["lsq"] = "1"
-    if not s.per_channel:
-        params["gran"] = "tensor"
-    if s.seed != d.seed:
-        params["seed"] = str(s.seed)
+    values = {
+        QAT.cal: s.calibration, QAT.n_calib: s.n_calib, QAT.epochs: s.epochs, QAT.lr: s.lr,
+        QAT.lsq: s.learnable, QAT.gran: "channel" if s.per_channel else "tensor", QAT.seed: s.seed,
+    }
+    params.update(params_to_query(PARAMS, values))
     return params
 
 

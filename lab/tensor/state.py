@@ -25,7 +25,7 @@ from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.schemes import Scheme
 
 from lab.core.i18n import N_, _
-from lab.core.state import _bool_param, _choice_param, _int_param, query_dict, url_is_new, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
 
 __all__ = [
     "TL",
@@ -357,6 +357,23 @@ def _split_schemes(text: str) -> list[str]:
     return [p.strip() for p in text.split("|") if p.strip()]
 
 
+SOURCE_PARAMS = (
+    Param("sample", TL.sample, "choice", default=DEFAULT_SAMPLE, options=tuple(SAMPLES), lower=False),
+    Param("size", TL.size, "choice", default="default", options=tuple(SIZES), lower=False),
+    Param("seed", TL.seed, "int", default=0, lo=0),
+    Param("nonfinite", TL.nonfinite, "choice", default="zero", options=tuple(NONFINITE_LABELS)),
+)
+"""Where the tensor comes from (written by :func:`tl_url` only where they apply)."""
+CHART_PARAMS = (
+    Param("log", TL.log, "bool", default=False),
+    Param("bins", TL.bins, "int", default=TL.default_bins, options=tuple(BINS)),
+    Param("levels", TL.levels, "bool", default=True),
+)
+"""The chart options."""
+ZOOM_PARAM = Param("block", TL.zoom, "int", lo=0)
+"""The group shown up close (written from the page's current zoom)."""
+
+
 def tl_load_url() -> None:
     """Apply the URL to the page state when it came from outside; keep warnings for display."""
     tl_defaults()
@@ -372,22 +389,7 @@ def tl_load_url() -> None:
             ss[TL.tensor] = qp["tensor"]
     elif "sample" in qp or qp.get("source") == "sample":
         ss[TL.source] = "sample"
-    for param, key, options in (("sample", TL.sample, SAMPLES), ("size", TL.size, SIZES)):
-        if param in qp:
-            try:
-                ss[key] = _choice_param(qp, param, options)
-            except ValueError as exc:
-                notes.append(str(exc))
-    if "seed" in qp:
-        try:
-            ss[TL.seed] = max(0, _int_param(qp, "seed"))
-        except ValueError as exc:
-            notes.append(str(exc))
-    if "nonfinite" in qp:
-        try:
-            ss[TL.nonfinite] = _choice_param(qp, "nonfinite", NONFINITE_LABELS, lower=True)
-        except ValueError as exc:
-            notes.append(str(exc))
+    notes += read_params(qp, SOURCE_PARAMS)
     if "scheme" in qp:
         try:
             apply_scheme(qp["scheme"])
@@ -407,25 +409,13 @@ def tl_load_url() -> None:
                 chosen.append(canon)
         ss[TL.compare_extra] = [c for c in chosen if c not in PRESETS]
         ss[TL.compare] = chosen
-    for param, key in (("log", TL.log), ("levels", TL.levels)):
-        if param in qp:
-            try:
-                ss[key] = _bool_param(qp, param)
-            except ValueError as exc:
-                notes.append(str(exc))
-    if "bins" in qp:
-        try:
-            b = _int_param(qp, "bins")
-            if b not in BINS:
-                raise ValueError(_("URL parameter bins={value!r} is not one of {options}.").format(value=qp["bins"], options=", ".join(map(str, BINS))))
-            ss[TL.bins] = b
-        except ValueError as exc:
-            notes.append(str(exc))
+    notes += read_params(qp, CHART_PARAMS)
     if "block" in qp:
         try:
-            ss[TL.zoom] = max(0, _int_param(qp, "block"))
+            ss[TL.zoom], note = ZOOM_PARAM.read(qp["block"])
             ss[TL.zoom_for] = "url"
             ss[TL.tab] = _(ZOOM_TAB)  # a link to a block opens it
+            notes += [note] if note else []
         except ValueError as exc:
             notes.append(str(exc))
     ss[TL.notes] = notes
@@ -454,12 +444,7 @@ def tl_url(scheme: str | None, file_name: str | None, tensor_name: str | None, z
     compare = list(ss.get(TL.compare, []))
     if compare != list(PRESETS):
         params["compare"] = "|".join(compare) if compare else "none"
-    if ss.get(TL.log):
-        params["log"] = "1"
-    if int(ss.get(TL.bins, TL.default_bins)) != TL.default_bins:
-        params["bins"] = str(int(ss[TL.bins]))
-    if not ss.get(TL.levels, True):
-        params["levels"] = "0"
+    params.update(params_to_query(CHART_PARAMS))
     if zoom is not None:
         params["block"] = str(int(zoom))
     return params
