@@ -53,7 +53,7 @@ def work_dtype(dtype: np.dtype) -> np.dtype:
 
 def as_work_array(x) -> np.ndarray:
     """x as a float32 (float16/32 input) or float64 (anything else) array, exactly."""
-    from .codec import _as_float_array
+    from .codec._common import _as_float_array
 
     arr = _as_float_array(x)
     if arr.dtype == np.float16:

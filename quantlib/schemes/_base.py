@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _kernels as K
 from ..blocks import Layout, default_threads
-from ..codec import _decode_table
+from ..codec._decode import _decode_table
 from ..formats import FloatFormat, get_format
 from ..granularity import Granularity, PerAxis, PerBlock, PerTensor, granularity_of
 

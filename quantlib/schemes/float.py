@@ -9,7 +9,8 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _kernels as K
-from ..codec import _cast_dtype, all_values, decode, encode
+from ..codec import all_values, decode, encode
+from ..codec._cast import _cast_dtype
 from ..formats import FORMATS, FloatFormat, get_format
 from ..rounding import check_rounding
 from ._base import QuantizedTensor, Scheme, _beyond, _check_granularity, _opt, _require_finite, _sat_threshold, _value_table, _zeros_mask
