@@ -69,7 +69,6 @@ def write_url(page: str, params: dict[str, str]) -> None:
 CUSTOM = "custom"
 NONFINITE = ("ieee", "fn", "fnuz", "none")
 ROUNDINGS = ROUNDING_MODES  # nearest_even first: the default
-FORMAT_PARAMS = ("format", "e", "m", "bias", "nonfinite", "signed")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import html
+
 from figures import tensor as tensor_figs
 from lab.core.i18n import translated
 
-__all__ = ["tensor_labels"]
+__all__ = ["metrics_html", "shape_text", "tensor_labels"]
 
 
 def tensor_labels() -> dict[str, str]:
     """The words of the Tensor Lab figures and tables (:data:`figures.tensor.LABELS`) in the
     session's language (the English there is the msgid)."""
     return translated(tensor_figs.LABELS)
+
+
+def shape_text(shape) -> str:
+    """``shape_text((3, 4)) == "3 × 4"``; a scalar's shape is ``()``."""
+    return " × ".join(str(s) for s in shape) if len(shape) else "()"
+
+
+def metrics_html(rows: list[list[str]], labels: dict[str, str]) -> str:
+    """The metrics table: each metric with what it means in small print under it, and its value
+    (two columns, so it stays readable on a phone)."""
+    head = f"<tr><th>{html.escape(labels['col_metric'])}</th><th>{html.escape(labels['col_value'])}</th></tr>"
+    body = "".join(
+        f'<tr><td><b>{html.escape(name)}</b><div class="tl-meaning">{html.escape(meaning)}</div></td><td class="ql-mono">{html.escape(value)}</td></tr>'
+        for name, value, meaning in rows
+    )
+    return f'<table class="ql-table tl-metrics"><thead>{head}</thead><tbody>{body}</tbody></table>'
