@@ -15,7 +15,6 @@ from functools import lru_cache
 import pytest
 
 from quantlib import FORMATS, FloatFormat
-from tests.test_exact import table  # the oracle's table of every value
 from quantlib.exact import (
     CodeInfo,
     ConversionError,
@@ -31,28 +30,7 @@ from quantlib.exact import (
     round_value,
     ulp,
 )
-
-F = Fraction
-DIRECTED = ("toward_zero", "toward_positive", "toward_negative")
-NEAREST = ("nearest_even", "nearest_away")
-MODES = NEAREST + DIRECTED
-
-ALL = list(FORMATS.values())
-SMALL = [f for f in ALL if f.bits <= 8]
-CUSTOM = [
-    FloatFormat(nexp=3, nmant=4, bias=3, nonfinite="ieee"),  # same layout as float8_e3m4
-    FloatFormat(nexp=2, nmant=2, nonfinite="fn"),  # 5-bit, fn with a 1-binade normal range
-    FloatFormat(nexp=3, nmant=2, signed=False, nonfinite="none"),  # unsigned with zero, no NaN
-    FloatFormat(nexp=3, nmant=1, bias=1, nonfinite="fnuz"),  # fnuz with an odd bias
-    FloatFormat(nexp=4, nmant=1, signed=False, nonfinite="fn", has_zero=False),  # E8M0-like, 1 mantissa bit
-    FloatFormat(nexp=3, nmant=2, bias=-2, nonfinite="ieee"),  # negative bias: all values >= 4
-    FloatFormat(nexp=3, nmant=1, nonfinite="none", has_zero=False),  # signed, no zero, no NaN
-]
-ORACLE_FORMATS = SMALL + [FORMATS["float16"]] + CUSTOM
-
-
-def _ids(f: FloatFormat) -> str:
-    return f.name
+from tests.test_exact import ALL, CUSTOM, SMALL, F, _ids, table  # the oracle's formats and its table of every value
 
 
 # ================================================================ parsing
