@@ -83,3 +83,14 @@ def test_defaults_round_trip(page):
             continue
         value, note = p.read(p.show(p.default))
         assert value == p.default and note is None, (page, p.name)
+
+
+def test_custom_format_query_is_the_params_written_back():
+    from lab.core.state import custom_format_params, custom_to_query
+
+    assert custom_to_query(4, 3, None, "fn", True) == {"format": "custom", "e": "4", "m": "3", "nonfinite": "fn"}
+    assert custom_to_query(5, 2, 11, "ieee", False) == {"format": "custom", "e": "5", "m": "2", "bias": "11", "nonfinite": "ieee", "signed": "0"}
+    params = custom_format_params("k")
+    assert [p.key for p in params] == ["k_e", "k_m", "k_bias", "k_nonfinite", "k_signed"]
+    for p, text in zip(params, ("5", "2", "11", "ieee", "0")):  # each value reads back from its own URL text
+        assert p.read(text)[0] == p.read(p.show(p.read(text)[0]))[0]

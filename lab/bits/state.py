@@ -8,7 +8,7 @@ import streamlit as st
 
 
 from lab.core.i18n import LANG_KEY, _
-from lab.core.state import CUSTOM, ROUNDINGS, Param, format_from_query, format_to_query, params_to_query, query_dict, read_params, url_is_new
+from lab.core.state import ROUNDINGS, Param, custom_to_query, format_from_query, format_to_query, params_to_query, query_dict, read_params, url_is_new
 
 
 class BITS:
@@ -150,12 +150,7 @@ def bits_link_params(fmt_key, code: int, bits: int) -> dict[str, str]:
         params = {"format": fmt_key}
     else:
         _tag, nexp, nmant, bias, nonfinite, signed, *_name = fmt_key
-        params = {"format": CUSTOM, "e": str(nexp), "m": str(nmant)}
-        if bias is not None:
-            params["bias"] = str(bias)
-        params["nonfinite"] = nonfinite
-        if not signed:
-            params["signed"] = "0"
+        params = custom_to_query(nexp, nmant, bias, nonfinite, signed)
     params["hex"] = f"{code:0{(bits + 3) // 4}X}"
     lang = st.session_state.get(LANG_KEY)
     if lang and lang != "en":

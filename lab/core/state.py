@@ -36,7 +36,7 @@ from quantlib.exact import ROUNDING_MODES
 
 from lab.core.i18n import LANG_KEY, _
 
-__all__ = ["Param", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "format_from_query", "format_to_query"]
+__all__ = ["Param", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query"]
 
 _WRITTEN = "_url_written:"  # + page name -> the params this session last wrote
 GLOBAL_PARAMS = (LANG_KEY,)  # owned by app.py, never touched by a page
@@ -195,8 +195,24 @@ def params_to_query(params: Sequence[Param], values: Mapping[str, Any] | None = 
     return out
 
 
-def _int_value(qp: Mapping[str, str], name: str) -> int:
-    return Param(name, name, "int").read(qp[name])[0]
+def custom_format_params(key: str) -> tuple[Param, ...]:
+    """The URL parameters of a custom layout in the format picker ``key`` (its widget keys
+    ``key_e`` … ``key_signed``): ``e``, ``m``, ``bias`` (omitted: the format's own),
+    ``nonfinite`` (always written) and ``signed`` (written only as ``0``)."""
+    return (
+        Param("e", key + "_e", "int"),
+        Param("m", key + "_m", "int"),
+        Param("bias", key + "_bias", "int"),
+        Param("nonfinite", key + "_nonfinite", "choice", options=NONFINITE),
+        Param("signed", key + "_signed", "bool", default=True),
+    )
+
+
+def custom_to_query(nexp, nmant, bias, nonfinite, signed) -> dict[str, str]:
+    """``custom_to_query(4, 3, None, "fn", True) == {"format": "custom", "e": "4", "m": "3", "nonfinite": "fn"}``."""
+    params = custom_format_params("")
+    values = dict(zip((p.key for p in params), (nexp, nmant, bias, nonfinite, signed)))
+    return {"format": CUSTOM, **params_to_query(params, values)}
 
 
 def format_from_query(qp: dict[str, str], key: str) -> list[str]:
@@ -204,53 +220,25 @@ def format_from_query(qp: dict[str, str], key: str) -> list[str]:
     widget keys of :func:`lab.core.widgets.format_picker` ``key``; returns warnings."""
     if "format" not in qp:
         return []
-    warnings: list[str] = []
     name = qp["format"].strip()
     if name.lower() == CUSTOM:
         st.session_state[key] = CUSTOM
-        for p, suffix in (("e", "_e"), ("m", "_m")):
-            if p in qp:
-                try:
-                    st.session_state[key + suffix] = _int_value(qp, p)
-                except ValueError as exc:
-                    warnings.append(str(exc))
-        if "bias" in qp:
-            try:
-                st.session_state[key + "_bias"] = None if qp["bias"].strip() in ("", "auto") else _int_value(qp, "bias")
-            except ValueError as exc:
-                warnings.append(str(exc))
-        if "nonfinite" in qp:
-            try:
-                st.session_state[key + "_nonfinite"] = Param("nonfinite", "", "choice", options=NONFINITE).read(qp["nonfinite"])[0]
-            except ValueError as exc:
-                warnings.append(str(exc))
-        if "signed" in qp:
-            try:
-                st.session_state[key + "_signed"] = Param("signed", "", "bool").read(qp["signed"])[0]
-            except ValueError as exc:
-                warnings.append(str(exc))
-        return warnings
+        params = custom_format_params(key)
+        if "bias" in qp and qp["bias"].strip() in ("", "auto"):  # the layout's own bias
+            st.session_state[key + "_bias"] = None
+            params = tuple(p for p in params if p.name != "bias")
+        return read_params(qp, params)
     try:
         st.session_state[key] = get_format(name).name
     except ValueError as exc:
-        warnings.append(_("URL parameter format={value!r} ignored: {reason}").format(value=name, reason=exc))
-    return warnings
+        return [_("URL parameter format={value!r} ignored: {reason}").format(value=name, reason=exc)]
+    return []
 
 
 def format_to_query(key: str) -> dict[str, str]:
     """The URL parameters describing the format chosen in picker ``key``."""
-    name = st.session_state.get(key)
+    ss = st.session_state
+    name = ss.get(key)
     if name != CUSTOM:
         return {"format": name or next(iter(FORMATS))}
-    out = {"format": CUSTOM}
-    for p in ("e", "m"):
-        v = st.session_state.get(f"{key}_{p}")
-        if v is not None:
-            out[p] = str(int(v))
-    bias = st.session_state.get(key + "_bias")
-    if bias is not None:
-        out["bias"] = str(int(bias))
-    out["nonfinite"] = st.session_state.get(key + "_nonfinite", "ieee")
-    if not st.session_state.get(key + "_signed", True):
-        out["signed"] = "0"
-    return out
+    return custom_to_query(ss.get(key + "_e"), ss.get(key + "_m"), ss.get(key + "_bias"), ss.get(key + "_nonfinite", "ieee"), ss.get(key + "_signed", True))

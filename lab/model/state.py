@@ -67,7 +67,6 @@ def open_section() -> str:
 
 
 def model_write_url() -> None:
-    ss = st.session_state
-    params = params_to_query((recipe_param([]), CALIB_PARAM), {RECIPE: ss.get(RECIPE), N_CALIB: ss.get(N_CALIB)})
-    params.update(params_to_query((SECTION_PARAM,), {TAB: open_section()}))
+    params = params_to_query((recipe_param([]), CALIB_PARAM))
+    params.update(params_to_query((SECTION_PARAM,), {TAB: open_section()}))  # the tab holds a label; the URL its key
     write_url(PAGE, params)
