@@ -94,4 +94,10 @@ def test_no_private_names_across_lab_modules(path):
     a URL parameter or widget option another module needs is declared public where it lives."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     bad = [f"{m}.{n}" for m, names in _imports(tree) if m.split(".")[0] == "lab" for n in names if n.startswith("_") and n not in ("_", "N_")]
-    assert not bad, f"{_rel(path)} imports private names: {bad}"
+    aliases = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lab") for a in node.names}
+    bad += [
+        f"{node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases and node.attr.startswith("_") and not node.attr.startswith("__")
+    ]
+    assert not bad, f"{_rel(path)} uses private names of other lab modules: {bad}"

@@ -31,6 +31,7 @@ __all__ = [
     "TL",
     "FAMILIES",
     "FAMILY_LABELS",
+    "FLOAT_ROUNDINGS",
     "FAMILY_DEFAULTS",
     "GRANULARITIES",
     "GRANULARITY_LABELS",
@@ -206,7 +207,7 @@ SAMPLE_TEXT = {
 SIZES = {"default": 0, "1M": 1 << 20, "4M": 1 << 22, "16M": 1 << 24}
 BLOCK_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 BINS = (61, 121, 241, 481)
-_FLOAT_ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative")
+FLOAT_ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative")
 
 
 def sample_shape(name: str, size: str) -> tuple[int, ...] | None:

@@ -74,7 +74,7 @@ def scheme_picker(ndim: int) -> tuple[str | None, str | None]:
             help=_("Divide by a scale first so that the largest |x| of each group lands on the format's max, as FP8 inference does. Off: a plain cast."),
         )
         c3, c4 = st.columns([3, 2], vertical_alignment="bottom")
-        c3.selectbox(_("Rounding"), ts._FLOAT_ROUNDINGS, key=TL.rounding, persist_state=_P, format_func=lambda r: _(ROUNDING_LABELS[r]))
+        c3.selectbox(_("Rounding"), ts.FLOAT_ROUNDINGS, key=TL.rounding, persist_state=_P, format_func=lambda r: _(ROUNDING_LABELS[r]))
         if not scaled:
             c4.toggle(_("Saturate"), key=TL.saturate, persist_state=_P, help=_("Clamp values beyond the largest finite number to ±max instead of ±inf / NaN."))
     elif fam in ("int", "uint", "log"):
