@@ -95,6 +95,24 @@ def finite_min_max(a: np.ndarray) -> tuple[float, float]:
     return (float(f.min()), float(f.max())) if f.size else (math.inf, -math.inf)
 
 
+def _value_range(xf: np.ndarray, qf: np.ndarray) -> tuple[float, float]:
+    """The shared edges' range of the value histograms: the finite min..max of x and xq
+    together; (-1, 1) when neither has a finite value, widened by 0.5 each way when it is one point."""
+    lo, hi = finite_min_max(xf)
+    qlo, qhi = finite_min_max(qf)
+    lo, hi = min(lo, qlo), max(hi, qhi)
+    if not math.isfinite(lo):
+        lo, hi = -1.0, 1.0
+    if not lo < hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def _error_range(max_error: float) -> tuple[float, float]:
+    """The error histogram's range ±max|e|; (-0.5, 0.5) for a lossless quantization."""
+    return (-max_error, max_error) if max_error > 0 else (-0.5, 0.5)
+
+
 def value_histograms(
     x: np.ndarray, xq: np.ndarray, *, bins: int = 121, error_bins: int = 121, max_error: float | None = None, finite: bool = False
 ) -> Hists:
@@ -114,13 +132,7 @@ def value_histograms(
         raise ValueError("histograms of an empty tensor are undefined")
     if bins < 1 or error_bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins} and {error_bins}")
-    lo, hi = finite_min_max(xf)
-    qlo, qhi = finite_min_max(qf)
-    lo, hi = min(lo, qlo), max(hi, qhi)
-    if not math.isfinite(lo):
-        lo, hi = -1.0, 1.0
-    if not lo < hi:
-        lo, hi = lo - 0.5, hi + 0.5
+    lo, hi = _value_range(xf, qf)
     parts_of = spans(xf.size, thread_count(xf.size), align=CHUNK)
 
     def emax_of(span) -> float:
@@ -138,7 +150,7 @@ def value_histograms(
 
     if max_error is None or not math.isfinite(max_error):
         max_error = max(run_parallel(parts_of, emax_of))
-    elo, ehi = (-max_error, max_error) if max_error > 0 else (-0.5, 0.5)
+    elo, ehi = _error_range(max_error)
 
     vdt = np.float32 if xf.dtype == np.float32 and qf.dtype == np.float32 else np.float64
 
@@ -220,16 +232,10 @@ def sweep(
     groups = np.empty((R, -(-C // B))) if kind == "block" else None
     with_hist = bins is not None
     if with_hist:
-        lo, hi = finite_min_max(X2.reshape(-1))
-        qlo, qhi = finite_min_max(Q2.reshape(-1))
-        lo, hi = min(lo, qlo), max(hi, qhi)
-        if not math.isfinite(lo):
-            lo, hi = -1.0, 1.0
-        if not lo < hi:
-            lo, hi = lo - 0.5, hi + 0.5
+        lo, hi = _value_range(X2.reshape(-1), Q2.reshape(-1))
         if max_error is None or not math.isfinite(max_error):
             raise ValueError("histograms in the sweep need a finite max_error (the largest |xq - x|); else use value_histograms")
-        elo, ehi = (-max_error, max_error) if max_error > 0 else (-0.5, 0.5)
+        elo, ehi = _error_range(max_error)
         vdt = np.float32 if X2.dtype == np.float32 and Q2.dtype == np.float32 else np.float64
 
     def work(share):
