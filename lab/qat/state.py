@@ -43,15 +43,9 @@ class QAT:
 
 def _defaults() -> None:
     ss = st.session_state
-    d = DEFAULTS
-    ss.setdefault(QAT.bits, list(d.bits))
-    ss.setdefault(QAT.cal, d.calibration)
-    ss.setdefault(QAT.n_calib, d.n_calib)
-    ss.setdefault(QAT.epochs, d.epochs)
-    ss.setdefault(QAT.lr, d.lr)
-    ss.setdefault(QAT.lsq, d.learnable)
-    ss.setdefault(QAT.gran, "channel" if d.per_channel else "tensor")
-    ss.setdefault(QAT.seed, d.seed)
+    ss.setdefault(QAT.bits, list(DEFAULTS.bits))
+    for p in PARAMS:  # each widget starts at its parameter's default
+        ss.setdefault(p.key, p.default)
 
 
 def widget_settings() -> QATSettings:
