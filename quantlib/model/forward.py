@@ -116,15 +116,14 @@ def layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
 
 
 def float_linear(lin: Linear, x: np.ndarray) -> np.ndarray:
-    """The float path: ``x @ W.T + b`` in float32."""
-    y = x @ lin.weight.T
-    y += lin.bias
-    return y
+    """The float path: ``x @ W.T + b`` in float32 (no ``+ b`` when ``lin.bias`` is None)."""
+    return _linear_with(x, lin.weight, lin.bias)
 
 
-def _linear_with(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _linear_with(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
     y = x @ w.T
-    y += b
+    if b is not None:
+        y += b
     return y
 
 

@@ -102,11 +102,12 @@ class Config:
 
 @dataclass(frozen=True, eq=False)
 class Linear:
-    """One ``nn.Linear``: ``y = x @ weight.T + bias``; ``weight`` is (out, in) as in torch."""
+    """One ``nn.Linear``: ``y = x @ weight.T + bias``; ``weight`` is (out, in) as in torch;
+    ``bias`` None for a Linear without one (the language model's)."""
 
     name: str
     weight: np.ndarray
-    bias: np.ndarray
+    bias: np.ndarray | None
 
     @property
     def shape(self) -> tuple[int, int]:
