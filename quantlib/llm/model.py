@@ -101,7 +101,8 @@ class Llama:
     """The model: ``token_embd`` (vocab, dim) is also the output head (tied); weights (out, in).
 
     ``stored_types``: each tensor's type in the file (``"Q4_1"``, ``"Q8_0"``, ``"F32"``), by GGUF
-    name; ``metadata``: the tokenizer fields and the chat template.
+    name, and ``stored_bits`` its exact size in the file (``blk.0.attn_q``: 576*576 Q4_1 values at
+    5 bits = 1 658 880); ``metadata``: the tokenizer fields and the chat template.
     """
 
     config: LlamaConfig
@@ -109,12 +110,18 @@ class Llama:
     output_norm: np.ndarray
     blocks: tuple[Block, ...]
     stored_types: dict = field(default_factory=dict)
+    stored_bits: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
     source: str = ""
 
     def linears(self) -> list[Linear]:
         """Every Linear, block by block (210 for SmolLM2-135M)."""
         return [lin for b in self.blocks for lin in b.linears()]
+
+    @property
+    def stored_nbytes(self) -> int:
+        """Bytes of all tensors as shipped (98.4 MB for SmolLM2-135M Q4_1)."""
+        return sum(self.stored_bits.values()) // 8
 
     @property
     def n_params(self) -> int:
@@ -200,12 +207,13 @@ def load_llama(path: str | os.PathLike | None = None) -> Llama:
         context_length=int(_field(reader, "llama.context_length")),
     )
     size = p.stat().st_size
-    arrays, types = {}, {}
+    arrays, types, bits = {}, {}, {}
     for t in reader.tensors:
         _check_tensor(t, size)
         w = gguf.quants.dequantize(t.data, t.tensor_type)
         arrays[t.name.removesuffix(".weight")] = np.ascontiguousarray(w, dtype=np.float32)
         types[t.name.removesuffix(".weight")] = t.tensor_type.name
+        bits[t.name.removesuffix(".weight")] = int(t.n_bytes) * 8
 
     def take(name: str) -> np.ndarray:
         try:
@@ -238,6 +246,7 @@ def load_llama(path: str | os.PathLike | None = None) -> Llama:
         output_norm=take("output_norm"),
         blocks=tuple(blocks),
         stored_types=types,
+        stored_bits=bits,
         metadata=meta,
         source=str(p),
     )

@@ -1,0 +1,156 @@
+"""What to quantize in the language model, and the quantized model it gives.
+
+A :class:`LlmRecipe` names a quantlib scheme for the blocks' Linears (``"q4_k"``,
+``"nf4:block=64,dq"``, ``"int8:axis=0"`` ...), optionally one for the token embedding (which is
+also the output head: the two are tied), blocks to keep as shipped, a scheme for the input
+activations of every Linear (dynamic, per token: W8A8) and one for the KV cache.
+
+:func:`quantize_model` applies the weight part once (the matrices quantized and dequantized to
+float32, the others shared with the reference) and counts the exact storage: a quantized matrix
+by its scheme's bits (codes + scales), a matrix left alone by its bytes in the shipped file
+(the reference's values are exactly its Q4_1 / Q8_0 values), the norms as float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.forward import LinearQuant, QuantHook
+from ..schemes import parse_scheme, quantize
+from .model import Llama
+
+__all__ = ["LLM_PRESETS", "LlmRecipe", "QuantizedLlama", "activation_hook", "quantize_model"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmRecipe:
+    """``weights``: the blocks' Linears (None: as shipped); ``embeddings``: ``token_embd`` and
+    so the tied output head (None: as shipped); ``keep``: block numbers left as shipped;
+    ``act``: each Linear's input, quantized per token on the fly; ``kv``: the KV cache, per token
+    and head."""
+
+    weights: str | None = None
+    embeddings: str | None = None
+    keep: tuple[int, ...] = ()
+    act: str | None = None
+    kv: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("weights", "embeddings", "act", "kv"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, str(parse_scheme(v)))
+        object.__setattr__(self, "keep", tuple(sorted({int(b) for b in self.keep})))
+
+    @property
+    def is_reference(self) -> bool:
+        return self.weights is None and self.embeddings is None and self.act is None and self.kv is None
+
+    def label(self) -> str:
+        """Short text: ``q4_k``, ``int8:axis=0 + act int8:axis=0``, ``as shipped``."""
+        parts = [self.weights or "weights as shipped"] if self.weights or self.is_reference else []
+        if self.embeddings:
+            parts.append(f"embeddings {self.embeddings}")
+        if self.keep and self.weights:
+            parts.append(f"blocks {','.join(map(str, self.keep))} kept")
+        if self.act:
+            parts.append(f"act {self.act}")
+        if self.kv:
+            parts.append(f"KV {self.kv}")
+        return " + ".join(parts) if parts else "as shipped"
+
+
+LLM_PRESETS: dict[str, LlmRecipe] = {
+    "Q8_0": LlmRecipe(weights="q8_0"),
+    "Q6_K": LlmRecipe(weights="q6_k"),
+    "Q5_K": LlmRecipe(weights="q5_k"),
+    "Q4_K": LlmRecipe(weights="q4_k"),
+    "Q4_0": LlmRecipe(weights="q4_0"),
+    "Q3_K": LlmRecipe(weights="q3_k"),
+    "Q2_K": LlmRecipe(weights="q2_k"),
+    "NF4 + double quant": LlmRecipe(weights="nf4:block=64,dq"),
+    "int4 group 128": LlmRecipe(weights="int4:block=128"),
+    "MXFP4": LlmRecipe(weights="mxfp4"),
+    "NVFP4": LlmRecipe(weights="nvfp4"),
+    "FP8 E4M3 per channel": LlmRecipe(weights="float8_e4m3fn:scaled,axis=0"),
+    "W8A8 (int8 per channel, per token)": LlmRecipe(weights="int8:axis=0", act="int8:axis=0"),
+}
+"""The common recipes, by the names their users know them by (llama.cpp's types in capitals)."""
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedLlama:
+    """A recipe applied: ``model`` (the quantized weights, dequantized to float32), the exact
+    ``bits`` of every tensor, and ``quantized`` the names of the matrices that were changed."""
+
+    recipe: LlmRecipe
+    model: Llama
+    bits: dict
+    quantized: tuple[str, ...]
+
+    @property
+    def total_bits(self) -> int:
+        return int(sum(self.bits.values()))
+
+    @property
+    def nbytes(self) -> int:
+        return -(-self.total_bits // 8)
+
+    @property
+    def bits_per_weight(self) -> float:
+        """Total bits over every parameter (norms and embeddings included), as llama.cpp's BPW:
+        4.5 ... for the Q4_K preset with the embeddings as shipped (Q8_0)."""
+        return self.total_bits / self.model.n_params
+
+    def hook(self):
+        """The Linear hook the recipe needs (activation quantization), or None."""
+        return activation_hook(self.recipe.act)
+
+
+def activation_hook(act: str | None):
+    """A :class:`~quantlib.model.forward.QuantHook` quantizing every Linear's input with ``act``
+    (dynamic, e.g. ``"int8:axis=0"`` one scale per token), or None for float activations."""
+    return None if act is None else QuantHook(LinearQuant(act=act))
+
+
+def _matrices(model: Llama, recipe: LlmRecipe) -> list[tuple[str, np.ndarray, str]]:
+    out = []
+    if recipe.weights is not None:
+        for i, b in enumerate(model.blocks):
+            if i in recipe.keep:
+                continue
+            out += [(lin.name, lin.weight, recipe.weights) for lin in b.linears()]
+    if recipe.embeddings is not None:
+        out.append(("token_embd", model.token_embd, recipe.embeddings))
+    return out
+
+
+def quantize_model(
+    model: Llama,
+    recipe: LlmRecipe,
+    *,
+    progress: Callable[[float], None] | None = None,
+    threads: int | None = None,
+) -> QuantizedLlama:
+    """Quantize the weights ``recipe`` names and dequantize them to float32 (RTN, the schemes'
+    own rule); every other array is shared with ``model``.  ``progress(fraction)`` is called (in the
+    calling thread) as matrices finish."""
+    bad = [b for b in recipe.keep if not 0 <= b < len(model.blocks)]
+    if bad:
+        raise ValueError(f"no block {bad[0]}: the model has blocks 0..{len(model.blocks) - 1}")
+    todo = _matrices(model, recipe)
+    total = sum(w.size for _, w, _ in todo) or 1
+    done = 0
+    weights: dict[str, np.ndarray] = {}
+    bits = dict(model.stored_bits)
+    for name, w, scheme in todo:  # one matrix at a time, each one threaded inside the scheme
+        q = quantize(w, scheme, threads=threads)
+        weights[name] = q.dequantize(threads=threads).astype(np.float32, copy=False)
+        bits[name] = q.total_bits
+        done += w.size
+        if progress is not None:
+            progress(done / total)
+    return QuantizedLlama(recipe, model.with_weights(weights), bits, tuple(n for n, _, _ in todo))
