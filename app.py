@@ -30,6 +30,7 @@ pages = [
     st.Page("app_pages/formats.py", title=_("Format Comparison"), icon=":material/compare_arrows:", url_path="formats"),
     st.Page("app_pages/tensor.py", title=_("Tensor Lab"), icon=":material/grid_on:", url_path="tensor"),
     st.Page("app_pages/model.py", title=_("PTQ studio"), icon=":material/model_training:", url_path="model"),
+    st.Page("app_pages/llm.py", title=_("Language model"), icon=":material/chat:", url_path="llm"),
     st.Page("app_pages/amp.py", title=_("Mixed precision training"), icon=":material/speed:", url_path="amp"),
     st.Page("app_pages/qat.py", title=_("Quantization-aware training"), icon=":material/school:", url_path="qat"),
 ]

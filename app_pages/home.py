@@ -21,6 +21,8 @@ st.page_link("app_pages/tensor.py", label=_("Tensor Lab"), icon=":material/grid_
 st.caption(_("Quantize a weight or activation tensor (a built-in sample or your own file) with int8, NF4, FP8, MX, NVFP4 and more: the error in numbers and charts, every block up close, and which scheme is best for its bits."))
 st.page_link("app_pages/model.py", label=_("PTQ studio"), icon=":material/model_training:")
 st.caption(_("Quantize a real transformer (all-MiniLM-L6-v2, in numpy) with TFLite's recipes and ours, and see what happens to its sentence embeddings: activation outliers, SmoothQuant, per-layer sensitivity and calibration, all computed live."))
+st.page_link("app_pages/llm.py", label=_("Language model"), icon=":material/chat:")
+st.caption(_("Quantize a real language model (SmolLM2-135M, in numpy) with llama.cpp's types (Q8_0 … Q2_K), NF4, MXFP4 or W8A8, and watch its next-token predictions, its perplexity and the text it writes change."))
 st.page_link("app_pages/amp.py", label=_("Mixed precision training"), icon=":material/speed:")
 st.caption(_("Train a small network on handwritten digits, live, in float32, float16, bfloat16 or FP8: gradients that flush to zero, weight updates that are lost, and how a float32 master copy and loss scaling fix them."))
 st.page_link("app_pages/qat.py", label=_("Quantization-aware training"), icon=":material/school:")

@@ -62,6 +62,8 @@ def _idempotent(s) -> bool:
         return False  # mean(|x~|) is a float sum: checked on the codes instead
     if getattr(s, "double_quant", False):
         return False  # the reconstructed absmaxes differ from the exact ones
+    if isinstance(s, GGMLQuant):
+        return not s.type.endswith("_k")  # the k-quants search each sub-block's scale and min again
     if isinstance(s, FloatCast):
         return s.rounding.startswith("nearest") or s.rounding == "toward_zero"
     return True

@@ -22,7 +22,20 @@ from ..model.forward import LinearQuant, QuantHook
 from ..schemes import parse_scheme, quantize
 from .model import Llama
 
-__all__ = ["LLM_PRESETS", "LlmRecipe", "QuantizedLlama", "activation_hook", "quantize_model"]
+__all__ = ["K_FALLBACK", "LLM_PRESETS", "LlmRecipe", "QuantizedLlama", "activation_hook", "matrix_scheme", "quantize_model"]
+
+K_FALLBACK = {"q2_k": "iq4_nl", "q3_k": "iq4_nl", "q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0"}
+"""llama.cpp's fallback for a k-quant on rows that are not a multiple of 256 (``llama-quant.cpp``,
+``convert_incompatible_tensor``): SmolLM2's 576-wide rows get Q5_0 under Q4_K."""
+
+
+def matrix_scheme(scheme: str, shape, *, fallback: bool = True) -> str:
+    """The scheme a matrix of ``shape`` gets: ``scheme`` itself, or with ``fallback`` llama.cpp's
+    replacement of a k-quant when the rows (the last axis) are not a multiple of 256:
+    ``matrix_scheme("q4_k", (576, 576))`` -> ``"q5_0"``, ``(576, 1536)`` -> ``"q4_k"``."""
+    if fallback and scheme in K_FALLBACK and shape[-1] % 256:
+        return K_FALLBACK[scheme]
+    return scheme
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,13 +43,15 @@ class LlmRecipe:
     """``weights``: the blocks' Linears (None: as shipped); ``embeddings``: ``token_embd`` and
     so the tied output head (None: as shipped); ``keep``: block numbers left as shipped;
     ``act``: each Linear's input, quantized per token on the fly; ``kv``: the KV cache, per token
-    and head."""
+    and head; ``fallback``: a k-quant on rows that are not a multiple of 256 gets llama.cpp's
+    replacement type (:data:`K_FALLBACK`), else its rows are zero padded to 256 (stored, counted)."""
 
     weights: str | None = None
     embeddings: str | None = None
     keep: tuple[int, ...] = ()
     act: str | None = None
     kv: str | None = None
+    fallback: bool = True
 
     def __post_init__(self) -> None:
         for name in ("weights", "embeddings", "act", "kv"):
@@ -51,7 +66,7 @@ class LlmRecipe:
 
     def label(self) -> str:
         """Short text: ``q4_k``, ``int8:axis=0 + act int8:axis=0``, ``as shipped``."""
-        parts = [self.weights or "weights as shipped"] if self.weights or self.is_reference else []
+        parts = [self.weights] if self.weights else []
         if self.embeddings:
             parts.append(f"embeddings {self.embeddings}")
         if self.keep and self.weights:
@@ -84,12 +99,24 @@ LLM_PRESETS: dict[str, LlmRecipe] = {
 @dataclass(frozen=True, eq=False)
 class QuantizedLlama:
     """A recipe applied: ``model`` (the quantized weights, dequantized to float32), the exact
-    ``bits`` of every tensor, and ``quantized`` the names of the matrices that were changed."""
+    ``bits`` of every tensor, and ``schemes`` the scheme each changed matrix got (name -> scheme,
+    after llama.cpp's fallback)."""
 
     recipe: LlmRecipe
     model: Llama
     bits: dict
-    quantized: tuple[str, ...]
+    schemes: dict
+
+    @property
+    def quantized(self) -> tuple[str, ...]:
+        return tuple(self.schemes)
+
+    def scheme_counts(self) -> dict[str, int]:
+        """How many matrices got each scheme: ``{"q5_0": 181, "q4_k": 30}`` for Q4_K on SmolLM2."""
+        out: dict[str, int] = {}
+        for s in self.schemes.values():
+            out[s] = out.get(s, 0) + 1
+        return out
 
     @property
     def total_bits(self) -> int:
@@ -122,9 +149,9 @@ def _matrices(model: Llama, recipe: LlmRecipe) -> list[tuple[str, np.ndarray, st
         for i, b in enumerate(model.blocks):
             if i in recipe.keep:
                 continue
-            out += [(lin.name, lin.weight, recipe.weights) for lin in b.linears()]
+            out += [(lin.name, lin.weight, matrix_scheme(recipe.weights, lin.weight.shape, fallback=recipe.fallback)) for lin in b.linears()]
     if recipe.embeddings is not None:
-        out.append(("token_embd", model.token_embd, recipe.embeddings))
+        out.append(("token_embd", model.token_embd, matrix_scheme(recipe.embeddings, model.token_embd.shape, fallback=recipe.fallback)))
     return out
 
 
@@ -153,4 +180,4 @@ def quantize_model(
         done += w.size
         if progress is not None:
             progress(done / total)
-    return QuantizedLlama(recipe, model.with_weights(weights), bits, tuple(n for n, _, _ in todo))
+    return QuantizedLlama(recipe, model.with_weights(weights), bits, {n: sc for n, _, sc in todo})

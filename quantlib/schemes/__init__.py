@@ -32,7 +32,14 @@ family             rule (``A`` = group absmax)             source
 ``log4``           sign * 2^round(log2|x|)                 Miyashita et al. (arXiv 1603.01025)
 ``binary``         sign(x) * mean|x|                       XNOR-Net (arXiv 1603.05279)
 ``ternary``        {-a, 0, a}, threshold 0.7 mean|x|       TWN (arXiv 1605.04711)
+``q4_0`` ``q8_0``  fp16 d per 32 (q4_1, q5_1: and a min)   llama.cpp / ggml
+``q2_k`` ``q6_k``  256-blocks, 6/4-bit sub-block scales    llama.cpp k-quants
+``iq4_nl``         fp16 d per 32, 16-level codebook        llama.cpp
 =================  ======================================  =============================
+
+The ggml types (``q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl``,
+:mod:`quantlib.schemes.ggml`) are bit-exact with llama.cpp: the same bytes, kept in
+``QuantizedTensor.blocks``, and the same float32 values; their block is fixed by the type.
 
 Exactness: every rounding is done once, from the exact value, unless a docstring says which
 float32 operations a scheme reproduces on purpose (the bitsandbytes ones, to give the same
@@ -47,12 +54,15 @@ from ..formats import FORMATS
 from ._base import DoubleQuantState, QuantizedTensor, Scheme, _parse_value
 from .codebook import DOUBLE_QUANT_RULES, NF4, BnbFP4, CodebookQuant, double_quantize
 from .float import FloatCast
+from .ggml import GGML_TYPES, GGMLQuant, from_ggml_bytes, ggml_sub_blocks
 from .integer import AbsmaxInt, AsymmetricUInt, LogQuant
 from .microscaling import _MX_ELEMENTS, MX, MX_SCALE_ROUNDINGS, NVFP4
 from .sign import Binary, Ternary
 
 __all__ = [
     "DOUBLE_QUANT_RULES",
+    "GGML_PRESETS",
+    "GGML_TYPES",
     "MX_SCALE_ROUNDINGS",
     "MX",
     "NF4",
@@ -66,11 +76,14 @@ __all__ = [
     "CodebookQuant",
     "DoubleQuantState",
     "FloatCast",
+    "GGMLQuant",
     "LogQuant",
     "QuantizedTensor",
     "Scheme",
     "Ternary",
     "double_quantize",
+    "from_ggml_bytes",
+    "ggml_sub_blocks",
     "parse_scheme",
     "quantize",
 ]
@@ -78,7 +91,7 @@ __all__ = [
 
 # ============================================================== registry & parsing
 SCHEMES: dict[str, type[Scheme]] = {
-    cls.family: cls for cls in (FloatCast, AbsmaxInt, AsymmetricUInt, NF4, BnbFP4, CodebookQuant, MX, NVFP4, LogQuant, Binary, Ternary)
+    cls.family: cls for cls in (FloatCast, AbsmaxInt, AsymmetricUInt, NF4, BnbFP4, CodebookQuant, MX, NVFP4, LogQuant, Binary, Ternary, GGMLQuant)
 }
 """Every scheme class by family name; :func:`parse_scheme` tries their heads in this order."""
 
@@ -98,6 +111,9 @@ PRESETS: tuple[str, ...] = (
     "float16",
 )
 """Standard presets for the Tensor Lab page, each a canonical scheme string."""
+
+GGML_PRESETS: tuple[str, ...] = ("q8_0", "q6_k", "q5_k", "q4_k", "q4_0", "iq4_nl", "q3_k", "q2_k")
+"""llama.cpp's common types, most bits first (the ``Q*_K`` of Q4_K_M etc. and the classic ones)."""
 
 
 def parse_scheme(text: str | Scheme) -> Scheme:
@@ -121,7 +137,8 @@ def parse_scheme(text: str | Scheme) -> Scheme:
     else:
         raise ValueError(
             f"unknown scheme {head!r}; families: int2..int16, uint1..uint16, nf4, bnb_fp4, codebook, "
-            f"{', '.join(_MX_ELEMENTS)}, nvfp4, log2..log8, binary, ternary, or a float format ({', '.join(FORMATS)})"
+            f"{', '.join(_MX_ELEMENTS)}, nvfp4, log2..log8, binary, ternary, the ggml types {', '.join(GGML_TYPES)}, "
+            f"or a float format ({', '.join(FORMATS)})"
         )
     opts = {f.metadata["key"]: f for f in fields(cls) if f.metadata.get("key")}
     by_name = {f.name: f for f in opts.values()}

@@ -172,6 +172,8 @@ class QuantizedTensor:
     tensor_scale : float or None
         NVFP4's FP32 per-tensor scale.
     double_quant : DoubleQuantState or None
+    blocks : uint8 ndarray or None
+        The ggml types' stored bytes, ``(*x.shape[:-1], blocks_per_row * type_size)``.
     """
 
     scheme: Scheme
@@ -184,6 +186,7 @@ class QuantizedTensor:
     scale_codes: np.ndarray | None = None
     tensor_scale: float | None = None
     double_quant: DoubleQuantState | None = None
+    blocks: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:

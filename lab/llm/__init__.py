@@ -1,0 +1,1 @@
+"""The language model page (/llm): state, cached computations, display helpers."""

@@ -1,0 +1,112 @@
+"""Language model page (``/llm``) state <-> URL.
+
+    /llm?w=q4_k&emb=q8_0&keep=0,29&act=int8:axis=0&kv=int8:axis=0&prompt=...&section=presets
+
+``w``: the scheme of the blocks' Linears (``shipped``: as shipped); ``emb``: the scheme of the
+token embedding / output head (absent: as shipped); ``keep``: blocks left as shipped; ``act``,
+``kv``: activation and KV-cache quantization (one of the page's options); ``prompt``: the
+user's prompt; ``section``: the open tab.  A bad value is reported and the default used.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab.core.i18n import N_, _
+from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
+
+__all__ = [
+    "ACT",
+    "ACT_OPTIONS",
+    "DEFAULT_PRESET",
+    "EMB",
+    "KEEP",
+    "KV",
+    "KV_OPTIONS",
+    "PAGE",
+    "PARAMS",
+    "PROMPT",
+    "SECTIONS",
+    "SHIPPED",
+    "TAB",
+    "WEIGHTS",
+    "llm_load_url",
+    "llm_write_url",
+    "open_section",
+    "parse_keep",
+]
+
+PAGE = "llm"
+WEIGHTS, EMB, KEEP, ACT, KV, PROMPT, TAB = "llm_w", "llm_emb", "llm_keep", "llm_act", "llm_kv", "llm_prompt", "llm_tab"
+SHIPPED = "shipped"
+DEFAULT_PRESET = "Q4_K"
+DEFAULT_WEIGHTS = "q4_k"
+DEFAULT_PROMPT = "What is the capital of France?"
+
+ACT_OPTIONS: dict[str, str] = {
+    "none": N_("float32 (as the reference)"),
+    "int8:axis=0": N_("int8, one scale per token (dynamic)"),
+    "int8": N_("int8, one scale per tensor (dynamic)"),
+    "float8_e4m3fn:scaled,axis=0": N_("FP8 E4M3, one scale per token"),
+}
+KV_OPTIONS: dict[str, str] = {
+    "none": N_("float32 (as the reference)"),
+    "int8:axis=0": N_("int8, one scale per token and head"),
+    "float8_e4m3fn": N_("FP8 E4M3 (a plain cast)"),
+    "int4:axis=0": N_("int4, one scale per token and head"),
+}
+SECTIONS: dict[str, str] = {
+    "presets": N_("Every preset"),
+    "sensitivity": N_("Per-block sensitivity"),
+    "outliers": N_("Activation outliers"),
+}
+
+PARAMS = (
+    Param("w", WEIGHTS, "text", default=DEFAULT_WEIGHTS),
+    Param("emb", EMB, "text", default=""),
+    Param("keep", KEEP, "text", default=""),
+    Param("act", ACT, "choice", default="none", options=tuple(ACT_OPTIONS), lower=False),
+    Param("kv", KV, "choice", default="none", options=tuple(KV_OPTIONS), lower=False),
+    Param("prompt", PROMPT, "text", default=DEFAULT_PROMPT),
+)
+SECTION_PARAM = Param("section", TAB, "choice", default=next(iter(SECTIONS)), options=tuple(SECTIONS), lower=False)
+
+
+def parse_keep(text: str, n_blocks: int) -> tuple[tuple[int, ...], str | None]:
+    """``"0, 29"`` -> ((0, 29), None); a bad entry is dropped with a note."""
+    out, bad = set(), []
+    for part in filter(None, (p.strip() for p in str(text).split(","))):
+        if part.isdigit() and int(part) < n_blocks:
+            out.add(int(part))
+        else:
+            bad.append(part)
+    note = _("Blocks {bad} do not exist (the model has blocks 0…{last}) and are ignored.").format(bad=", ".join(bad), last=n_blocks - 1) if bad else None
+    return tuple(sorted(out)), note
+
+
+def llm_load_url() -> list[str]:
+    """Apply a URL that came from outside to session state; returns the problems to show."""
+    if not url_is_new(PAGE):
+        return []
+    qp = query_dict()
+    problems = read_params(qp, PARAMS)
+    if "section" in qp:
+        try:
+            st.session_state[TAB] = _(SECTIONS[SECTION_PARAM.read(qp["section"])[0]])
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def open_section() -> str:
+    label = st.session_state.get(TAB)
+    for key, msgid in SECTIONS.items():
+        if label == _(msgid):
+            return key
+    return next(iter(SECTIONS))
+
+
+def llm_write_url() -> None:
+    params = params_to_query(PARAMS)
+    params.update(params_to_query((SECTION_PARAM,), {TAB: open_section()}))
+    write_url(PAGE, params)
