@@ -31,6 +31,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_cast.py --write bench/README.md
 	$(BIN)/python bench/bench_quant.py --write bench/README_quant.md
 	$(BIN)/python bench/bench_pages.py --write bench/README_pages.md
+	$(BIN)/python bench/bench_llm.py --write bench/README_llm.md
 
 # The optional oracles (torch CPU, bitsandbytes): the tests that use them skip without them;
 # CI installs them (.ci/run) so they run there.
