@@ -17,7 +17,7 @@ from lab.tensor import state as ts
 from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.core.i18n import N_, _
-from lab.tensor.display import metrics_html, shape_text, tensor_labels
+from lab.tensor.display import metrics_html, shape_text, stored_note, tensor_labels
 from lab.tensor.state import TL
 from lab.tensor.widgets import scheme_picker
 from quantlib import PRESETS
@@ -119,7 +119,8 @@ def the_tensor() -> tuple[tc.Tensor, dict | None, str | None, list]:
         up = st.file_uploader(
             _("Tensor file"), type=supported_extensions(), key=TL.upload, on_change=ts.on_upload_changed,
             help=_("A weight or activation tensor. Files are parsed by the lab itself, never unpickled; PyTorch files only with weights_only=True.")
-            + " " + _("Accepted: .npy, .npz, .safetensors (float64 down to bfloat16 and FP8, integers), .csv/.tsv/.txt (a numeric matrix), and .pt/.pth/.bin when PyTorch is installed."),
+            + " " + _("Accepted: .npy, .npz, .safetensors (float64 down to bfloat16 and FP8, integers), .csv/.tsv/.txt (a numeric matrix), and .pt/.pth/.bin when PyTorch is installed.")
+            + " " + _("Also .gguf (llama.cpp models): F32, F16, BF16 and the quant types Q4_0 … Q6_K and IQ4_NL, dequantized exactly as llama.cpp does."),
         )
         file_info = ss.get(TL.file)
         if up is not None and (file_info is None or file_info.get("file_id") != up.file_id):
@@ -151,7 +152,7 @@ def the_tensor() -> tuple[tc.Tensor, dict | None, str | None, list]:
                     tensor_name = st.selectbox(
                         _("Tensor ({n} in the file)").format(n=len(entries)), names, key=TL.tensor,
                         format_func=lambda n: _("{name} — {shape} · {dtype} · {size}").format(
-                            name=n, shape=shape_text(by_name[n].shape), dtype=by_name[n].dtype, size=figs.nbytes_text(by_name[n].nbytes)
+                            name=n, shape=shape_text(by_name[n].shape), dtype=by_name[n].stored_type or by_name[n].dtype, size=figs.nbytes_text(by_name[n].nbytes)
                         ),
                     )
                     skipped = [e for e in entries if not e.loadable]
@@ -164,6 +165,7 @@ def the_tensor() -> tuple[tc.Tensor, dict | None, str | None, list]:
                 if bar is not None:
                     bar.progress(0.4, text=_("Loading {tensor}…").format(tensor=tensor_name))
                 tensor = tc.file_tensor(sha, fname, tensor_name, f)
+                ts.offer_stored_scheme(tensor.stored_scheme, (sha, tensor_name))  # a .gguf Q4_1 tensor: compare with q4_1
             except TensorFileError as exc:
                 st.error(_("**Cannot read the file:** {reason}").format(reason=exc), icon=":material/error:")
                 tensor = None
@@ -192,6 +194,8 @@ def the_tensor() -> tuple[tc.Tensor, dict | None, str | None, list]:
             ratio=figs.num(stats["absmax"] / stats["std"], 3) if stats["std"] else "—", zeros=figs.pct(stats["zeros"]),
         )
     )
+    if note := stored_note(tensor.stored_type, tensor.stored_scheme, tensor.stored_bits):
+        st.caption(note)
     if tensor.n_nonfinite:
         st.warning(
             _("This tensor holds {nan} NaN and {inf} infinite values. No scheme has a code that would make their error meaningful, so they are taken out before quantizing.").format(
@@ -477,6 +481,7 @@ def compare(tensor: tc.Tensor, scheme: str | None, an: tc.Analysis | None) -> No
                   help=_("int8, int4 absmax with blocks of 64 and 128, NF4 with and without double quantization, FP8 E4M3 and E5M2 (scaled), MXFP8, MXFP6, MXFP4, NVFP4, bfloat16 and float16."))
         st.button(_("Keep the current scheme"), key="tl_keep", on_click=ts.on_compare_keep_current, args=(scheme,), disabled=scheme is None or scheme in ss.get(TL.compare, []),
                   icon=":material/push_pin:")
+        st.button(_("llama.cpp types"), key="tl_ggml", on_click=ts.on_compare_ggml, icon=":material/memory:", help=_("Add Q8_0, Q6_K, Q5_K, Q4_K, Q4_0, IQ4_NL, Q3_K and Q2_K."))
     st.text_input(_("Add a scheme"), key=TL.compare_add, on_change=ts.on_compare_add, placeholder="int3:block=32, nf4:block=128,dq, mxfp6_e3m2",
                   help=_("A scheme string; press Enter to add it."))
     if ss.get(TL.compare_error):

@@ -1,5 +1,5 @@
 """The Tensor Lab (/tensor) through Streamlit's AppTest (no browser): the default sample, every
-scheme family, the compare preset, uploads (good, bad, several tensors, NaN/inf), URL state,
+scheme family, the compare preset, uploads (good, bad, several tensors, NaN/inf, .gguf), URL state,
 caching (a chart option recomputes nothing), the downloads' contents, and rerun times."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from lab.tensor import cached as tc
 from lab.core.i18n import translate
 from lab.tensor.state import FAMILIES, FAMILY_DEFAULTS
 from quantlib import PRESETS, parse_scheme, quantize
+from quantlib.schemes import GGML_PRESETS
 from quantlib.metrics import metrics
 from quantlib.schemes import QuantizedTensor
 from quantlib.tensorio import load_tensors, read_metadata, save_safetensors
@@ -137,7 +138,7 @@ def test_each_family_selected_once(family):
         "int8:cal=kl", "int8:cal=percentile,pct=99.9", "uint4:cal=mse", "float8_e5m2:scaled,axis=0", "float8_e4m3fn:sat",
         "bfloat16:round=toward_zero", "nf4:block=none,axis=0", "nf4:block=128,dq", "mxfp6_e3m2:round=ceil", "mxint8",
         "nvfp4:block=32", "log3:block=64", "ternary:delta=0.5", "binary:axis=1", "codebook:values=-1;-0.25;0.125;1,block=16,dq",
-        "float32", "int16:block=32",
+        "float32", "int16:block=32", "q4_1", "q6_k", "iq4_nl",
     ],
 )
 def test_scheme_options_round_trip_through_the_widgets(scheme):
@@ -335,6 +336,68 @@ def test_upload_pytorch_state_dict():
     assert not errors(at), errors(at)
     assert [o.split(" — ")[0] for o in at.selectbox(key="tl_tensor").options] == ["encoder.w", "encoder.b"]
     assert "stored as float32" in markdown(at)
+
+
+def gguf_bytes(tmp_path: Path) -> bytes:
+    """A small .gguf written by gguf-py: Q8_0, F32, Q4_1 and an IQ2_XXS tensor (listed, not readable)."""
+    gguf = pytest.importorskip("gguf")
+    qt = gguf.GGMLQuantizationType
+    rng = np.random.default_rng(9)
+    w = gguf.GGUFWriter(tmp_path / "smol.gguf", "llama")
+    w.add_tensor("token_embd.weight", quantize(rng.standard_normal((32, 64)).astype(np.float32), "q8_0").blocks, raw_dtype=qt.Q8_0)
+    w.add_tensor("blk.0.attn_norm.weight", rng.standard_normal(64).astype(np.float32))
+    w.add_tensor("blk.0.attn_q.weight", quantize(rng.standard_normal((48, 64)).astype(np.float32), "q4_1").blocks, raw_dtype=qt.Q4_1)
+    w.add_tensor("blk.0.ffn_down.weight", np.zeros((2, 66), np.uint8), raw_dtype=qt.IQ2_XXS)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return (tmp_path / "smol.gguf").read_bytes()
+
+
+def test_upload_gguf_offers_the_stored_type(tmp_path):
+    at = open_upload()
+    upload(at, "smol.gguf", gguf_bytes(tmp_path))
+    assert not errors(at), errors(at)
+    picker = at.selectbox(key="tl_tensor")
+    assert [o.split(" · ")[1] for o in picker.options] == ["Q8_0", "F32", "Q4_1"]  # the stored types
+    assert picker.options[0].startswith("token_embd.weight — 32 × 64 · Q8_0")
+    assert any("IQ2_XXS" in e.label or "cannot be quantized" in e.label for e in at.expander)
+    assert "IQ2_XXS" in markdown(at)  # why it cannot be read
+    assert "q8_0" in compare_schemes(at)
+    picker.set_value("blk.0.attn_q.weight")
+    rerun_ok(at)
+    assert not errors(at), errors(at)
+    assert "**blk.0.attn_q.weight**: shape 48 × 64, stored as Q4_1, 3,072 values (1.875 KiB)" in markdown(at)
+    assert any("Stored as Q4_1 (5 bits per weight)" in c.value for c in at.caption)
+    table = table_with(at, "Scheme")
+    row = table[table["Scheme"] == "q4_1"]
+    assert len(row) == 1 and row["Bits/elem"].iloc[0] == 5.0 and row["SQNR (dB)"].iloc[0] == np.inf  # re-quantizing as Q4_1 loses nothing
+    assert set(compare_schemes(at)) == {"int8", "nf4:block=64", "q4_1"}  # the Q8_0 tensor's type left again
+    assert metrics_table(at)["Size"].endswith("(Q4_1): 90.0%")  # nf4:block=64 against the stored Q4_1 bytes
+    assert at.query_params["tensor"] == "blk.0.attn_q.weight"
+    at.multiselect(key="tl_compare").unselect("q4_1")
+    rerun_ok(at)
+    assert "q4_1" not in compare_schemes(at)  # removed: it stays removed
+    at.button(key="tl_all").click()
+    rerun_ok(at)
+    assert table_with(at, "Tensor")["Tensor"].tolist() and not errors(at)
+
+
+def test_llama_cpp_types_in_the_picker_and_the_comparison():
+    at = open_tensor(compare="none")
+    at.button(key="tl_ggml").click()
+    rerun_ok(at)
+    assert set(GGML_PRESETS) <= set(compare_schemes(at))
+    at.selectbox(key="tl_family").set_value("ggml")
+    rerun_ok(at)
+    at.selectbox(key="tl_ggml_type").set_value("q4_1")
+    rerun_ok(at)
+    assert at.text_input(key="tl_scheme_box").value == "q4_1"
+    assert metrics_table(at)["Bits per element"] == "5"
+    open_tab(at, "One block up close")
+    assert not errors(at), errors(at)
+    assert len(table_with(at, "How it was rounded")) == 32
 
 
 def test_url_restores_the_page():

@@ -233,7 +233,7 @@ def test_matrix_scheme_follows_llama_cpp_fallback():
 
 
 def test_presets_parse_and_have_labels():
-    for name, r in LLM_PRESETS.items():
+    for r in LLM_PRESETS.values():
         assert r.weights is not None and parse_scheme(r.weights)
         assert r.label()
     assert LlmRecipe().is_reference and LlmRecipe().label() == "as shipped"

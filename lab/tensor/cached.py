@@ -92,9 +92,12 @@ class Tensor:
     name: str
     array: np.ndarray = field(repr=False)
     source_dtype: str
-    source: str  # "sample", "npy", "npz", "safetensors", "text", "torch"
+    source: str  # "sample", "npy", "npz", "safetensors", "gguf", "text", "torch"
     n_nan: int = 0
     n_inf: int = 0
+    stored_type: str | None = None  # .gguf: the type it was stored as ("Q4_1", "F32")
+    stored_scheme: str | None = None  # ... and the quantlib scheme of it ("q4_1"; None for floats)
+    stored_bits: float | None = None  # bits per element in the file (Q4_1: 5.0)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -113,12 +116,14 @@ class Tensor:
         return self.n_nan + self.n_inf
 
     @property
-    def orig_bits(self) -> int:
+    def orig_bits(self) -> float:
+        if self.stored_bits is not None:
+            return self.stored_bits
         return source_bits(self.source_dtype, self.array.dtype)
 
     @property
     def orig_nbytes(self) -> int:
-        return -(-self.size * self.orig_bits // 8)
+        return math.ceil(self.size * self.orig_bits / 8)
 
 
 def content_key(arr: np.ndarray) -> str:
@@ -165,7 +170,10 @@ def file_tensor(sha: str, name: str, tensor: str, _file: Any) -> Tensor:
     MISSES["file_tensor"] += 1
     lt = load_tensors(_file, name=name, select=[tensor])[tensor]
     x = _frozen(lt.array)
-    return Tensor(key=content_key(x), name=lt.name, array=x, source_dtype=lt.source_dtype, source=lt.source_format, n_nan=lt.n_nan, n_inf=lt.n_inf)
+    return Tensor(
+        key=content_key(x), name=lt.name, array=x, source_dtype=lt.source_dtype, source=lt.source_format, n_nan=lt.n_nan, n_inf=lt.n_inf,
+        stored_type=lt.stored_type, stored_scheme=lt.stored_scheme, stored_bits=lt.stored_bits,
+    )
 
 
 def _clean(x: np.ndarray, mode: str) -> np.ndarray:
@@ -182,7 +190,10 @@ def cleaned(key: str, mode: str, _t: Tensor) -> Tensor:
     x = _frozen(_clean(_t.array, mode))
     if x.size == 0:
         raise ValueError("every value of the tensor is NaN or infinite: nothing is left to quantize")
-    return Tensor(key=content_key(x), name=_t.name, array=x, source_dtype=_t.source_dtype, source=_t.source)
+    return Tensor(
+        key=content_key(x), name=_t.name, array=x, source_dtype=_t.source_dtype, source=_t.source,
+        stored_type=_t.stored_type, stored_scheme=_t.stored_scheme, stored_bits=_t.stored_bits,
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

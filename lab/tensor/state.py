@@ -9,6 +9,7 @@ back into a string.  URL parameters (all optional)::
 
     sample=gaussian_weights  size=16M  seed=3        a built-in sample (the default)
     source=upload  file=w.safetensors  tensor=layer.0.weight   an uploaded file (upload it again to restore)
+                             (.gguf: a tensor stored as Q4_1 ... adds q4_1 to the schemes compared, once)
     nonfinite=drop           NaN/inf: drop them (default: replace them with 0)
     scheme=nf4:block=64,dq   the scheme
     compare=int8|nf4:block=64|mxfp4   schemes compared ('|'-separated; default: quantlib.PRESETS; 'none')
@@ -22,7 +23,7 @@ import streamlit as st
 
 from quantlib import PRESETS, parse_scheme
 from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
-from quantlib.schemes import Scheme
+from quantlib.schemes import GGML_PRESETS, Scheme
 
 from lab.core.i18n import N_, _
 from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
@@ -54,6 +55,8 @@ __all__ = [
     "on_compare_presets",
     "on_compare_add",
     "on_compare_keep_current",
+    "on_compare_ggml",
+    "offer_stored_scheme",
     "on_upload_changed",
     "sample_shape",
 ]
@@ -91,6 +94,7 @@ class TL:
     rounding = "tl_rounding"
     saturate = "tl_saturate"
     delta = "tl_delta"
+    ggml_type = "tl_ggml_type"      # llama.cpp type: "q4_k" ...
     scheme_box = "tl_scheme_box"    # the scheme string text box
     scheme_error = "tl_scheme_error"
     # compare
@@ -98,6 +102,7 @@ class TL:
     compare_extra = "tl_compare_extra"  # strings the user added (options of the multiselect)
     compare_add = "tl_compare_add"  # the "add a scheme" text box
     compare_error = "tl_compare_error"
+    stored_offered = "tl_stored_offered"  # ((file sha, tensor), the stored scheme it added to the comparison or None)
     # chart options
     log = "tl_log"
     bins = "tl_bins"
@@ -115,7 +120,7 @@ class TL:
 
 ZOOM_TAB = N_("One block up close")
 
-FAMILIES = ("float", "int", "uint", "nf4", "bnb_fp4", "codebook", "mx", "nvfp4", "log", "binary", "ternary")
+FAMILIES = ("float", "int", "uint", "nf4", "bnb_fp4", "codebook", "mx", "nvfp4", "ggml", "log", "binary", "ternary")
 FAMILY_LABELS = {
     "float": N_("Float cast (bfloat16, FP8, FP6, FP4 …)"),
     "int": N_("Integer, symmetric absmax (int2 … int16)"),
@@ -125,6 +130,7 @@ FAMILY_LABELS = {
     "codebook": N_("Your own codebook"),
     "mx": N_("MX microscaling (OCP: MXFP8, MXFP6, MXFP4, MXINT8)"),
     "nvfp4": N_("NVFP4 (E2M1, E4M3 scale per 16)"),
+    "ggml": N_("llama.cpp quant types (Q4_0 … Q6_K, IQ4_NL)"),
     "log": N_("Logarithmic (powers of two)"),
     "binary": N_("Binary (sign × mean |x|)"),
     "ternary": N_("Ternary (−a, 0, +a)"),
@@ -138,6 +144,7 @@ FAMILY_DEFAULTS = {
     "codebook": "codebook:values=-1;-0.5;0;0.5;1,block=64",
     "mx": "mxfp4",
     "nvfp4": "nvfp4",
+    "ggml": "q4_k",
     "log": "log4",
     "binary": "binary",
     "ternary": "ternary",
@@ -232,6 +239,9 @@ def apply_scheme(s: Scheme | str) -> None:
     ss = st.session_state
     fam = _family_of(s)
     ss[TL.family] = fam
+    if fam == "ggml":  # the type fixes the block: the granularity widgets keep their values
+        ss[TL.ggml_type] = s.type
+        return
     axis = getattr(s, "axis", None)
     block = getattr(s, "block_size", None)
     if block is not None:
@@ -315,6 +325,8 @@ def scheme_text() -> str:
     elif fam == "nvfp4":
         head = "nvfp4"
         opts.append(f"block={int(ss.get(TL.block, 16))}")
+    elif fam == "ggml":
+        head = ss.get(TL.ggml_type, "q4_k")
     elif fam == "log":
         head = f"log{int(ss.get(TL.log_bits, 4))}"
         opts += _gran_opts(fam, ss)
@@ -349,7 +361,7 @@ def tl_defaults() -> None:
         (TL.format, "float8_e4m3fn"), (TL.scaled, True), (TL.gran, "block"), (TL.axis, 0), (TL.block, 64),
         (TL.int_bits, 8), (TL.uint_bits, 8), (TL.log_bits, 4), (TL.cal, "minmax"), (TL.pct, 99.99), (TL.dq, False),
         (TL.values, "-1;-0.5;0;0.5;1"), (TL.mx_element, "mxfp4"), (TL.mx_round, "floor"), (TL.rounding, "nearest_even"),
-        (TL.saturate, False), (TL.delta, 0.7),
+        (TL.saturate, False), (TL.delta, 0.7), (TL.ggml_type, "q4_k"),
     ):
         ss.setdefault(key, value)
 
@@ -511,6 +523,30 @@ def on_compare_add() -> None:
 
 def on_compare_keep_current(scheme: str) -> None:
     _add_to_compare(scheme)
+
+
+def on_compare_ggml() -> None:
+    """Add llama.cpp's usual types (quantlib.schemes.GGML_PRESETS) to the comparison."""
+    for s in GGML_PRESETS:
+        _add_to_compare(s)
+    st.session_state.pop(TL.compare_error, None)
+
+
+def offer_stored_scheme(scheme: str | None, marker) -> None:
+    """Compare with the scheme a tensor was stored in (a .gguf tensor's ``q4_1``; None: stored as
+    plain numbers): added once per ``marker`` (file and tensor), so that removing it keeps it
+    removed; the previous tensor's stored scheme leaves again if this made it join."""
+    ss = st.session_state
+    prev = ss.get(TL.stored_offered)
+    if prev is not None and prev[0] == marker:
+        return
+    chosen = list(ss.get(TL.compare, []))
+    if prev is not None and prev[1] is not None and prev[1] != scheme and prev[1] in chosen:
+        ss[TL.compare] = [c for c in chosen if c != prev[1]]
+    joined = scheme is not None and scheme not in ss.get(TL.compare, [])
+    if scheme is not None:
+        _add_to_compare(scheme)
+    ss[TL.stored_offered] = (marker, scheme if joined else None)
 
 
 def on_upload_changed() -> None:

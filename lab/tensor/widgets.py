@@ -11,7 +11,7 @@ import streamlit as st
 
 from quantlib import FORMATS, parse_scheme
 from quantlib.calibration import CALIBRATION_METHODS
-from quantlib.schemes import MX_SCALE_ROUNDINGS
+from quantlib.schemes import GGML_TYPES, MX_SCALE_ROUNDINGS
 
 from lab.tensor import state as ts
 from lab.core.i18n import _
@@ -112,6 +112,12 @@ def scheme_picker(ndim: int) -> tuple[str | None, str | None]:
         )
     elif fam == "nvfp4":
         st.selectbox(_("Block size B"), _options_with((16, 32), ss.get(TL.block)), key=TL.block, persist_state=_P, help=_("NVIDIA's NVFP4 uses 16."))
+    elif fam == "ggml":
+        st.selectbox(
+            _("Type"), list(GGML_TYPES), key=TL.ggml_type, persist_state=_P,
+            format_func=lambda t: _("{type} · {bits} bits per weight").format(type=t.upper(), bits=f"{GGML_TYPES[t].bits_per_element:g}"),
+            help=_("llama.cpp's own types, bit-exact with its reference quantizers: blocks of 32 (Q4_0 … Q8_0, IQ4_NL) or super-blocks of 256 with 6-bit sub-block scales (the K types)."),
+        )
     elif fam == "ternary":
         st.number_input(
             _("Threshold factor"), min_value=0.0, max_value=3.0, step=0.05, key=TL.delta, persist_state=_P,

@@ -6,14 +6,18 @@ Reading (:func:`list_tensors`, :func:`load_tensors`, :func:`load_tensor`) accept
 * ``.safetensors``, header parsed and checked here, including the dtypes numpy lacks:
   ``BF16``, ``F8_E4M3``, ``F8_E5M2``, ``F8_E4M3FNUZ``, ``F8_E5M2FNUZ``, ``F8_E8M0``, decoded
   exactly by :func:`quantlib.codec.decode`;
+* ``.gguf`` (llama.cpp's model files), header parsed and checked here: ``F32``/``F16``/``BF16``
+  (and ``F64``, ``I8``...``I64``) read exactly, the quant types quantlib has as schemes (``Q4_0``
+  ... ``Q6_K``, ``IQ4_NL``) dequantized bit-exactly (:func:`quantlib.schemes.from_ggml_bytes`),
+  the others (``IQ2_XXS`` ...) listed but refused; each entry names its ``stored_type``;
 * ``.csv`` / ``.tsv`` / ``.txt``: a numeric matrix (comma, semicolon, tab or spaces; ``#``
   comments and one header row allowed);
 * ``.pt`` / ``.pth`` / ``.bin`` only when PyTorch is installed, and only through
   ``torch.load(weights_only=True)``, which refuses anything but tensors and plain containers.
 
 The format is decided by the file's first bytes (``\\x93NUMPY``, ``PK`` zip with or without
-a ``data.pkl`` member, the safetensors length prefix + ``{``), so a mislabelled file is read
-as what it is; a file whose extension names a binary format it does not hold is refused.
+a ``data.pkl`` member, the safetensors length prefix + ``{``, ``GGUF``), so a mislabelled file
+is read as what it is; a file whose extension names a binary format it does not hold is refused.
 
 Every problem with the *content* of a file (bad, truncated, empty, non-float, complex, object,
 oversized, mislabelled) raises :class:`TensorFileError`, a ``ValueError`` whose message says
@@ -35,7 +39,7 @@ each returns the file's bytes (for a download button) and can also write it.
 
 Layout: this module sniffs the format and dispatches; ``_source`` holds the byte sources, the
 limits, the errors, the result types and the dtype conversion; ``npy`` (.npy/.npz),
-``safetensors`` (reader and writer), ``text`` (csv/txt) and ``torch`` are the readers;
+``safetensors`` (reader and writer), ``gguf``, ``text`` (csv/txt) and ``torch`` are the readers;
 ``write`` the quantized-result writers.
 """
 
@@ -63,6 +67,8 @@ from ._source import (
     supported_extensions,
     torch_available,
 )
+from .gguf import MAGIC as _GGUF_MAGIC
+from .gguf import _GgufReader
 from .npy import _ZIP_ERRORS, _NpyReader, _NpzReader, _zip_error
 from .safetensors import _looks_safetensors, _SafetensorsReader, save_safetensors
 from .text import _TextReader
@@ -96,6 +102,7 @@ _EXT = {
     ".npz": "npz",
     ".safetensors": "safetensors",
     ".st": "safetensors",
+    ".gguf": "gguf",
     ".csv": "text",
     ".tsv": "text",
     ".txt": "text",
@@ -104,7 +111,7 @@ _EXT = {
     ".pth": "torch",
     ".bin": "torch",
 }
-_BINARY_NAMES = {"npy": ".npy", "npz": ".npz", "safetensors": ".safetensors", "torch": "PyTorch (.pt/.pth)"}
+_BINARY_NAMES = {"npy": ".npy", "npz": ".npz", "safetensors": ".safetensors", "gguf": ".gguf", "torch": "PyTorch (.pt/.pth)"}
 
 
 def _sniff(head: bytes, size: int) -> str | None:
@@ -112,6 +119,8 @@ def _sniff(head: bytes, size: int) -> str | None:
         return "npy"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
+    if head.startswith(_GGUF_MAGIC):
+        return "gguf"
     if _looks_safetensors(head, size):
         return "safetensors"
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
@@ -128,6 +137,8 @@ def _open_reader(src: _Source, max_bytes: int, max_elements: int) -> _Reader:
         return _NpyReader(src, max_elements)
     if sniffed == "safetensors":
         return _SafetensorsReader(src, max_elements)
+    if sniffed == "gguf":
+        return _GgufReader(src, max_elements)
     if sniffed == "zip":
         src.stream.seek(0)
         try:

@@ -28,7 +28,8 @@ MAX_TEXT_BYTES = 64 * MB
 
 ACCEPTED = (
     "accepted: .npy, .npz (numeric arrays), .safetensors (F64/F32/F16/BF16/F8_E4M3/F8_E5M2/"
-    "F8_E4M3FNUZ/F8_E5M2FNUZ/F8_E8M0 and integer tensors), .csv/.tsv/.txt (a numeric matrix)"
+    "F8_E4M3FNUZ/F8_E5M2FNUZ/F8_E8M0 and integer tensors), .gguf (llama.cpp models: F32/F16/BF16 and the quant types "
+    "Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q2_K...Q6_K/IQ4_NL), .csv/.tsv/.txt (a numeric matrix)"
 )
 _ACCEPTED_TORCH = ", .pt/.pth/.bin (PyTorch state dicts, read with weights_only=True)"
 
@@ -47,7 +48,7 @@ def _accepted() -> str:
 
 def supported_extensions() -> list[str]:
     """File extensions (without dot) an upload widget should accept; .pt/.pth only with torch."""
-    ext = ["npy", "npz", "safetensors", "csv", "tsv", "txt"]
+    ext = ["npy", "npz", "safetensors", "gguf", "csv", "tsv", "txt"]
     if torch_available():
         ext += ["pt", "pth", "bin"]
     return ext
@@ -65,13 +66,19 @@ class TensorEntry:
     ``problem`` is None when the tensor can be loaded, else the reason it cannot
     (e.g. booleans, complex numbers, too many values); such entries are skipped by
     :func:`load_tensors` unless asked for by name, which raises :class:`TensorFileError`.
+
+    ``stored_type`` is the type a file format names itself (.gguf: ``"Q4_1"``, ``"F32"``,
+    ``"IQ2_XXS"``; None for the other formats) and ``stored_scheme`` the quantlib scheme string
+    of it when quantlib has one (``"q4_1"``; None for float and unknown types).
     """
 
     name: str
     shape: tuple[int, ...]
-    dtype: str  # the stored dtype: "float32", "bfloat16", "float8_e4m3fn", "int64", "bool", "text" ...
+    dtype: str  # the stored dtype: "float32", "bfloat16", "float8_e4m3fn", "int64", "bool", "text", "Q4_1" ...
     nbytes: int
     problem: str | None = None
+    stored_type: str | None = None
+    stored_scheme: str | None = None
 
     @property
     def size(self) -> int:
@@ -84,14 +91,22 @@ class TensorEntry:
 
 @dataclass(frozen=True, eq=False)
 class LoadedTensor:
-    """A tensor read from a file: values as float32 or float64, with NaN/inf counted."""
+    """A tensor read from a file: values as float32 or float64, with NaN/inf counted.
+
+    A tensor stored quantized (.gguf ``Q4_1`` ...) comes back dequantized; ``stored_type``,
+    ``stored_scheme`` are as in :class:`TensorEntry` and ``stored_bits`` the bits per element
+    it took in the file (``Q4_1``: 5.0, ``F16``: 16.0); all None for the formats without them.
+    """
 
     name: str
     array: np.ndarray
-    source_dtype: str  # as stored: "bfloat16", "float8_e4m3fn", "float16", "int8", "text", ...
-    source_format: str  # "npy", "npz", "safetensors", "text", "torch"
+    source_dtype: str  # as stored: "bfloat16", "float8_e4m3fn", "float16", "int8", "text", "Q4_1", ...
+    source_format: str  # "npy", "npz", "safetensors", "gguf", "text", "torch"
     n_nan: int
     n_inf: int
+    stored_type: str | None = None
+    stored_scheme: str | None = None
+    stored_bits: float | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
