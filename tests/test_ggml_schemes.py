@@ -250,3 +250,18 @@ def test_seqsum_is_a_sequential_float32_sum():
         for i in range(1, n):
             s = s + T[i]
         np.testing.assert_array_equal(KQ._seqsum(T), s)
+
+
+def test_save_quantized_keeps_the_ggml_blocks():
+    """A download of a llama.cpp-type result holds its exact bytes, so it can be dequantized again."""
+    from quantlib.schemes import from_ggml_bytes
+    from quantlib.tensorio import load_tensors, save_quantized
+
+    x = np.random.default_rng(5).standard_normal((4, 256)).astype(np.float32)
+    q = quantize(x, "q4_k")
+    data = save_quantized(q, source="x")
+    back = load_tensors(data, select=["tensor.ggml_blocks"])
+    loaded = back["tensor.ggml_blocks"] if isinstance(back, dict) else back[0]
+    arr = np.asarray(loaded.array).astype(np.uint8)  # read back as float32: bytes 0..255 are exact
+    np.testing.assert_array_equal(arr, q.blocks)
+    np.testing.assert_array_equal(from_ggml_bytes("q4_k", arr, x.shape).dequantize(), q.dequantize())

@@ -79,7 +79,10 @@ def save_quantized(
     safetensors dtype when it has one, see :func:`save_quantized_safetensors`),
     ``{name}.scales``, ``{name}.zero_points``, ``{name}.scale_codes``, ``{name}.tensor_scale``
     (NVFP4's second-level scale) and the double-quantization state ``{name}.dq_codes``,
-    ``{name}.dq_absmax``, ``{name}.dq_offset``, each only when the scheme has it.
+    ``{name}.dq_absmax``, ``{name}.dq_offset``, each only when the scheme has it; llama.cpp's
+    types also ``{name}.ggml_blocks``, the exact ggml block bytes (uint8, one row per tensor row:
+    with the sub-block scales and mins the codes alone do not carry), readable with
+    ``quantlib.schemes.from_ggml_bytes(type, blocks, shape)`` or gguf's ``dequantize``.
 
     The metadata holds the scheme string and code format, ``quantlab.shape`` (``"32,80"``),
     ``quantlab.dtype``, ``quantlab.bits_per_element``, ``quantlab.layout`` and
@@ -94,6 +97,8 @@ def save_quantized(
         extra["scale_codes"] = np.asarray(q.scale_codes)
     if q.tensor_scale is not None:
         extra["tensor_scale"] = np.asarray([q.tensor_scale], dtype=np.float32)
+    if q.blocks is not None:
+        extra["ggml_blocks"] = np.asarray(q.blocks, dtype=np.uint8)
     if q.double_quant is not None:
         dq = q.double_quant
         extra["dq_codes"] = np.asarray(dq.codes)
