@@ -67,6 +67,21 @@ def main(argv=None) -> int:
     pre_ours = best(lambda: forward(m, ids))
     gen_ours = best(lambda: generate(m, prompt, max_new_tokens=32, stop_ids=()))
 
+    ev = eval_ids(tok)
+    ref = forward(m, ev)
+    qrows = []
+    t_all = time.perf_counter()
+    for name, r in LLM_PRESETS.items():
+        t0 = time.perf_counter()
+        qm = quantize_model(m, r)
+        tq = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        s = kl_stats(ref, forward(qm.model, ev, hook=qm.hook()))
+        te = time.perf_counter() - t0
+        qrows.append(f"| {name} | {qm.bits_per_weight:.3f} | {tq:.2f} s | {te:.2f} s | {s.mean:.4f} |")
+        del qm
+    t_all = time.perf_counter() - t_all
+    peak_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     hf = None
     if not args.no_torch:
         try:
@@ -104,20 +119,6 @@ def main(argv=None) -> int:
     line("greedy decoding, 32 tokens (KV cache)", gen_ours, gen_hf if hf is not None else None)
     line("… per token", gen_ours / 32, gen_hf / 32 if hf is not None else None)
 
-    ev = eval_ids(tok)
-    ref = forward(m, ev)
-    qrows = []
-    t_all = time.perf_counter()
-    for name, r in LLM_PRESETS.items():
-        t0 = time.perf_counter()
-        qm = quantize_model(m, r)
-        tq = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        s = kl_stats(ref, forward(qm.model, ev, hook=qm.hook()))
-        te = time.perf_counter() - t0
-        qrows.append(f"| {name} | {qm.bits_per_weight:.3f} | {tq:.2f} s | {te:.2f} s | {s.mean:.4f} |")
-        del qm
-    t_all = time.perf_counter() - t_all
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     text = "\n".join(
@@ -134,7 +135,8 @@ def main(argv=None) -> int:
             "|---|---|---|---|---|",
             *qrows,
             "",
-            f"Peak resident memory of this process (reference, one quantized model, logits{', transformers' if hf is not None else ''}): {peak:.0f} MB.",
+            f"Peak resident memory before transformers was loaded (the reference, one quantized model at a time, the evaluation logits): {peak_ours:.0f} MB; with transformers' copy too: {peak:.0f} MB.",
+            "The presets run before transformers is loaded: torch's OpenMP threads keep spinning after a call and slowed numpy's threads 4x when interleaved.",
         ]
     )
     print(text)
