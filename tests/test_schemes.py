@@ -31,6 +31,7 @@ from quantlib.schemes import (
     Binary,
     CodebookQuant,
     FloatCast,
+    GGMLQuant,
     LogQuant,
     QuantizedTensor,
     Ternary,
