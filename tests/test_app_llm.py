@@ -119,11 +119,11 @@ def test_bad_values_are_reported():
 
 def test_preset_fills_the_fields():
     at = open_llm()
-    at.selectbox(key="llm_preset").set_value("W8A8 (int8 per channel, per token)").run()
+    at.selectbox(key="llm_preset").set_value("FP8 E4M3 per channel").run()
     assert not at.exception
-    assert at.selectbox(key="llm_w").value == "int8:axis=0"
-    assert at.selectbox(key="llm_act").value == "int8:axis=0"
-    assert "act int8" not in captions(at)
+    assert at.selectbox(key="llm_w").value == "float8_e4m3fn:scaled,axis=0"
+    assert at.selectbox(key="llm_act").value == "none" and at.selectbox(key="llm_kv").value == "none"
+    assert at.query_params.get("w") in ("float8_e4m3fn:scaled,axis=0", ["float8_e4m3fn:scaled,axis=0"])
 
 
 def test_every_preset(monkeypatch):
