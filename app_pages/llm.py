@@ -139,7 +139,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric(_("mean KL divergence"), f"{ev['kl_mean']:.4f}", help=_("Mean over {n} positions; ± is its standard error.").format(n=ev["n"]))
 c2.metric(_("same top-1 token"), f"{100 * ev['top1']:.1f}%")
 c3.metric(_("perplexity"), f"{ev['ppl']:.2f}", f"{ev['ppl'] - ref['ppl']:+.2f}", delta_color="inverse", help=_("The reference's: {p}.").format(p=f"{ref['ppl']:.2f}"))
-c4.metric(_("weights"), f"{ev['nbytes'] / 1e6:.1f} MB", f"{ev['bits_per_weight']:.3f} " + _("bits per weight"), delta_color="off", delta_arrow="off", help=_("As shipped: {mb} MB, {b} bits per weight.").format(mb=f"{ref['nbytes'] / 1e6:.1f}", b=f"{ref['bits_per_weight']:.3f}"))
+c4.metric(_("size of the weights"), f"{ev['nbytes'] / 1e6:.1f} MB", f"{ev['bits_per_weight']:.3f} " + _("bits per weight"), delta_color="off", delta_arrow="off", help=_("As shipped: {mb} MB, {b} bits per weight.").format(mb=f"{ref['nbytes'] / 1e6:.1f}", b=f"{ref['bits_per_weight']:.3f}"))
 st.caption(
     _("Over the first 128 tokens of {n} texts ({titles}), {pos} positions: KL mean {mean} ± {se}, median {median}, 99th percentile {p99}, maximum {max}. Sizes count every code and scale exactly; a tensor left alone counts as stored in the file.").format(
         n=len(EVAL_TEXTS), titles="; ".join(f"{t.title}, {t.source}" for t in EVAL_TEXTS), pos=ev["n"],

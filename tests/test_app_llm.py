@@ -66,7 +66,7 @@ def test_defaults(direct):
     assert got["mean KL divergence"] == f"{s.mean:.4f}"
     assert got["same top-1 token"] == f"{100 * s.top1:.1f}%"
     assert got["perplexity"] == f"{perplexity(lg, ids):.2f}"
-    assert got["weights"] == f"{qm.nbytes / 1e6:.1f} MB"
+    assert got["size of the weights"] == f"{qm.nbytes / 1e6:.1f} MB"
     assert s.mean > 0.01  # the default shows an effect
     # llama.cpp's fallback is stated with its counts
     assert "180 × q5_0, 30 × q4_k" in captions(at)
@@ -157,4 +157,5 @@ def test_sensitivity_section(monkeypatch):
 def test_chinese():
     at = open_llm(lang="zh_CN")
     assert not at.exception
-    assert metrics(at)
+    assert at.title[0].value != "Language model" and any("\u4e00" <= c <= "\u9fff" for c in at.title[0].value)
+    assert "KL" in " ".join(metrics(at))
