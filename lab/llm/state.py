@@ -10,10 +10,9 @@ user's prompt; ``section``: the open tab.  A bad value is reported and the defau
 
 from __future__ import annotations
 
-import streamlit as st
 
 from lab.core.i18n import N_, _
-from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
+from lab.core.state import Param, Sections, params_to_query, query_dict, read_params, url_is_new, write_url
 
 __all__ = [
     "ACT",
@@ -69,7 +68,7 @@ PARAMS = (
     Param("kv", KV, "choice", default="none", options=tuple(KV_OPTIONS), lower=False),
     Param("prompt", PROMPT, "text", default=DEFAULT_PROMPT),
 )
-SECTION_PARAM = Param("section", TAB, "choice", default=next(iter(SECTIONS)), options=tuple(SECTIONS), lower=False)
+TABS = Sections(TAB, SECTIONS)
 
 
 def parse_keep(text: str, n_blocks: int) -> tuple[tuple[int, ...], str | None]:
@@ -89,24 +88,12 @@ def llm_load_url() -> list[str]:
     if not url_is_new(PAGE):
         return []
     qp = query_dict()
-    problems = read_params(qp, PARAMS)
-    if "section" in qp:
-        try:
-            st.session_state[TAB] = _(SECTIONS[SECTION_PARAM.read(qp["section"])[0]])
-        except ValueError as exc:
-            problems.append(str(exc))
-    return problems
+    return read_params(qp, PARAMS) + TABS.read(qp)
 
 
 def open_section() -> str:
-    label = st.session_state.get(TAB)
-    for key, msgid in SECTIONS.items():
-        if label == _(msgid):
-            return key
-    return next(iter(SECTIONS))
+    return TABS.open()
 
 
 def llm_write_url() -> None:
-    params = params_to_query(PARAMS)
-    params.update(params_to_query((SECTION_PARAM,), {TAB: open_section()}))
-    write_url(PAGE, params)
+    write_url(PAGE, {**params_to_query(PARAMS), **TABS.to_query()})

@@ -10,10 +10,9 @@ A bad value is reported on the page and the default is used.
 
 from __future__ import annotations
 
-import streamlit as st
 
-from lab.core.i18n import N_, _
-from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
+from lab.core.i18n import N_
+from lab.core.state import Param, Sections, params_to_query, query_dict, read_params, url_is_new, write_url
 
 __all__ = ["PAGE", "RECIPE", "N_CALIB", "TAB", "SECTIONS", "DEFAULT_RECIPE", "DEFAULT_N_CALIB", "model_load_url", "model_write_url", "open_section"]
 
@@ -35,7 +34,7 @@ SECTIONS: dict[str, str] = {
 
 N_CALIB_RANGE = (1, 32)
 CALIB_PARAM = Param("calib", N_CALIB, "int", default=DEFAULT_N_CALIB, lo=N_CALIB_RANGE[0], hi=N_CALIB_RANGE[1], clamp=False)
-SECTION_PARAM = Param("section", TAB, "choice", default=next(iter(SECTIONS)), options=tuple(SECTIONS), lower=False)
+TABS = Sections(TAB, SECTIONS)
 
 
 def recipe_param(recipe_keys: list[str]) -> Param:
@@ -47,26 +46,14 @@ def model_load_url(recipe_keys: list[str]) -> list[str]:
     """Apply a URL that came from outside to session state; returns the problems to show."""
     if not url_is_new(PAGE):
         return []
-    qp, ss = query_dict(), st.session_state
-    problems = read_params(qp, (recipe_param(recipe_keys), CALIB_PARAM))
-    if "section" in qp:
-        try:
-            ss[TAB] = _(SECTIONS[SECTION_PARAM.read(qp["section"])[0]])  # the tab is named by its label
-        except ValueError as exc:
-            problems.append(str(exc))
-    return problems
+    qp = query_dict()
+    return read_params(qp, (recipe_param(recipe_keys), CALIB_PARAM)) + TABS.read(qp)
 
 
 def open_section() -> str:
     """The URL value of the open section (the first when none was chosen yet)."""
-    label = st.session_state.get(TAB)
-    for key, msgid in SECTIONS.items():
-        if label == _(msgid):
-            return key
-    return next(iter(SECTIONS))
+    return TABS.open()
 
 
 def model_write_url() -> None:
-    params = params_to_query((recipe_param([]), CALIB_PARAM))
-    params.update(params_to_query((SECTION_PARAM,), {TAB: open_section()}))  # the tab holds a label; the URL its key
-    write_url(PAGE, params)
+    write_url(PAGE, {**params_to_query((recipe_param([]), CALIB_PARAM)), **TABS.to_query()})
