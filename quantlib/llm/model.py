@@ -137,7 +137,7 @@ class Llama:
         if unknown:
             raise KeyError(f"no such matrices: {sorted(unknown)[:5]}")
         blocks = []
-        for b in self.blocks:
+        for i, b in enumerate(self.blocks):
             kw = {}
             for n in LINEARS:
                 lin = getattr(b, n)
@@ -147,7 +147,7 @@ class Llama:
                         raise ValueError(f"{lin.name}: shape {w.shape}, expected {lin.weight.shape}")
                     kw[n] = Linear(lin.name, w, None)
             for n in ("attn_norm", "ffn_norm"):
-                key = f"{b.attn_q.name.rsplit('.', 1)[0]}.{n}"
+                key = f"blk.{i}.{n}"
                 if key in weights:
                     v = np.asarray(weights[key], np.float32)
                     if v.shape != getattr(b, n).shape:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ptq.corpus import prose_paragraphs
-from ..ptq.gptq import GPTQTrace
+from ..ptq.gptq import GPTQTrace, rtn
 from ..ptq.layerwise import AWQGroup, AWQHook, GPTQHook, LayerError
 from ..schemes import quantize
 from .forward import forward
@@ -129,7 +129,7 @@ def run_awq(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress
             base = norms.get(g.prev, getattr(block_of[blk], kind))
             norms[g.prev] = (base / s).astype(np.float32)
     weights, qts, errors = {}, {}, {}
-    in_group = {m: g for g in groups for m in g.members}
+    in_group = {m for g in groups for m in g.members}
     for name, _w, scheme in todo:
         q = quantize(scaled[name], scheme)
         weights[name] = q.dequantize().astype(np.float32, copy=False)
@@ -139,8 +139,7 @@ def run_awq(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress
         x = hook.inputs[g.members[0]]
         s = f.search.scales
         for m in g.members:
-            e = _awq_error(lins[m].weight, weights[m], x, s, row_div.get(m), schemes[m])
-            errors[m] = LayerError(m, e.method, e.rtn)
+            errors[m] = _awq_error(m, lins[m].weight, weights[m], x, s, row_div.get(m), schemes[m])
     weights.update(norms)
     rep = PTQReport(
         "awq",
@@ -154,7 +153,7 @@ def run_awq(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress
     return weights, qts, rep
 
 
-def _awq_error(w0, wq, x, s, row_div, scheme) -> LayerError:
+def _awq_error(name, w0, wq, x, s, row_div, scheme) -> LayerError:
     """One Linear's relative output error on its group's search tokens x: the model computes
     ``(x / s) Q^T``, and for a Linear whose rows carry the next group's ``1 / s'`` (up) that
     output times ``s'`` is what reaches the next op; RTN rounds the original weight."""
@@ -162,6 +161,6 @@ def _awq_error(w0, wq, x, s, row_div, scheme) -> LayerError:
     y = (x / s) @ wq.T
     if row_div is not None:
         y *= row_div
-    rt = x @ quantize(w0, scheme).dequantize().astype(np.float32).T
+    rt = x @ rtn(w0, scheme).T
     den = float(np.linalg.norm(ref.astype(np.float64))) or 1.0
-    return LayerError("", float(np.linalg.norm((y - ref).astype(np.float64))) / den, float(np.linalg.norm((rt - ref).astype(np.float64))) / den)
+    return LayerError(name, float(np.linalg.norm((y - ref).astype(np.float64))) / den, float(np.linalg.norm((rt - ref).astype(np.float64))) / den)

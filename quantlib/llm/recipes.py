@@ -21,6 +21,7 @@ import numpy as np
 from ..model.forward import LinearQuant, QuantHook
 from ..schemes import parse_scheme, quantize
 from .model import Llama
+from .ptq import METHODS, run_awq, run_gptq
 
 __all__ = ["K_FALLBACK", "LLM_PRESETS", "LlmRecipe", "QuantizedLlama", "activation_hook", "matrix_scheme", "quantize_model"]
 
@@ -67,8 +68,8 @@ class LlmRecipe:
             if v is not None:
                 object.__setattr__(self, name, str(parse_scheme(v)))
         object.__setattr__(self, "keep", tuple(sorted({int(b) for b in self.keep})))
-        if self.method not in ("rtn", "gptq", "awq"):
-            raise ValueError(f"unknown method {self.method!r}; choose rtn, gptq or awq")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose {', '.join(METHODS)}")
         if not 1 <= int(self.calibration) <= 256:
             raise ValueError(f"calibration must be 1 to 256 windows of 128 tokens, got {self.calibration!r}")
         object.__setattr__(self, "calibration", int(self.calibration))
@@ -218,8 +219,6 @@ def quantize_model(
 
 
 def _quantize_ptq(model, recipe, todo, bits, calibration, progress, trace) -> QuantizedLlama:
-    from .ptq import run_awq, run_gptq
-
     if calibration is None:
         raise ValueError(f"{recipe.method.upper()} needs calibration token windows: quantlib.llm.ptq.calibration_ids(tokenizer, n)")
     ids = np.asarray(calibration)[: recipe.calibration]

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..granularity import PerAxis, PerBlock
-from ..schemes import Scheme, parse_scheme, quantize
+from ..schemes import Scheme, parse_scheme
+from .gptq import rtn
 
 __all__ = ["AWQSearch", "awq_scales", "awq_search", "clip_search", "search_tokens"]
 
@@ -52,7 +53,7 @@ def awq_scales(x_mean: np.ndarray, alpha: float) -> np.ndarray:
 def _qdq(w: np.ndarray, scheme) -> np.ndarray:
     # one thread: for a few hundred thousand weights, starting threads costs more than it saves
     # (a 1536 x 576 uint4:block=64 round trip: 13 ms on one thread, 34 ms with the default)
-    return quantize(w, scheme, threads=1).dequantize(threads=1).astype(np.float32, copy=False)
+    return rtn(w, scheme, threads=1)
 
 
 @dataclass(frozen=True, eq=False)

@@ -40,13 +40,14 @@ from .grid import ColumnGrid, assemble, column_group_width, gptq_grid_problem
 __all__ = ["GPTQResult", "GPTQTrace", "gptq", "hessian", "inverse_cholesky", "output_error"]
 
 
-def hessian(x: np.ndarray) -> np.ndarray:
+def hessian(x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
     """``H = 2 X^T X / n`` (float64, cols x cols) of inputs X (n, cols): the Hessian of the
-    layer's squared output error ``||X W^T - X Q^T||^2 / n`` with respect to a row of W."""
+    layer's squared output error ``||X W^T - X Q^T||^2 / n`` with respect to a row of W.
+    ``dtype``: the arithmetic of the product (float32: BLAS sgemm, twice as fast, as the
+    reference accumulates it); the result is float64 either way."""
     x = np.asarray(x)
-    x = x.reshape(-1, x.shape[-1])
-    x64 = x.astype(np.float64, copy=False)
-    h = x64.T @ x64
+    x = x.reshape(-1, x.shape[-1]).astype(dtype, copy=False)
+    h = (x.T @ x).astype(np.float64, copy=False)
     h *= 2.0 / max(1, x.shape[0])
     return h
 
@@ -173,7 +174,7 @@ def gptq(
         for g in range(n_groups):
             grids[g] = ColumnGrid(s, W[:, g * width : (g + 1) * width])
     # a lazy block holds whole groups, so a group's first column sees its up-to-date values
-    lb = block if (width >= cols or block % width == 0) else max(1, block // width) * width if width < block else width
+    lb = block if width >= cols or block % width == 0 else max(1, block // width) * width
 
     Wp = np.ascontiguousarray(W[:, perm])
     Q = np.empty((rows, cols), dt)
@@ -215,6 +216,6 @@ def gptq(
     return GPTQResult(quantized=qt, weight=Q.astype(np.float32, copy=False), damp=lam, trace=tr)
 
 
-def rtn(weight: np.ndarray, scheme: Scheme | str) -> np.ndarray:
+def rtn(weight: np.ndarray, scheme: Scheme | str, *, threads: int | None = None) -> np.ndarray:
     """Round-to-nearest with the scheme's own scales (float32): the baseline GPTQ and AWQ beat."""
-    return quantize(weight, scheme).dequantize().astype(np.float32, copy=False)
+    return quantize(weight, scheme, threads=threads).dequantize(threads=threads).astype(np.float32, copy=False)

@@ -78,8 +78,6 @@ class ColumnGrid:
     def __init__(self, scheme: Scheme, tile: np.ndarray):
         self.scheme = scheme
         self.q: QuantizedTensor = scheme.quantize(tile, threads=1)
-        rows = tile.shape[0]
-        self.rows = rows
         self.dtype = self.q.dtype
         wd = self.dtype
 

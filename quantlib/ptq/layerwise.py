@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model.forward import float_linear
+from ..model.forward import _linear_with, float_linear
 from .awq import AWQSearch, awq_search, clip_search, search_tokens
-from .gptq import GPTQResult, gptq, output_error, rtn
+from .gptq import GPTQResult, gptq, hessian, output_error, rtn
 
 __all__ = ["AWQGroup", "AWQHook", "GPTQHook", "LayerError"]
 
@@ -44,13 +44,6 @@ class LayerError:
     @property
     def gain(self) -> float:
         return self.rtn / self.method if self.method > 0 else float("inf")
-
-
-def _out(lin, x, w):
-    y = x @ w.T
-    if lin.bias is not None:
-        y += lin.bias
-    return y
 
 
 class GPTQHook:
@@ -70,12 +63,9 @@ class GPTQHook:
         self._last = (None, None)
 
     def _h(self, x):
-        if self._last[0] is x:
-            return self._last[1]
-        h = x.T @ x  # float32 BLAS, then float64 (the reference accumulates in float32 too)
-        h = h.astype(np.float64) * (2.0 / max(1, x.shape[0]))
-        self._last = (x, h)
-        return h
+        if self._last[0] is not x:  # q, k and v share their input, and so H
+            self._last = (x, hessian(x, dtype=np.float32))
+        return self._last[1]
 
     def __call__(self, lin, x):
         scheme = self.schemes.get(lin.name)
@@ -89,7 +79,7 @@ class GPTQHook:
         self.errors[lin.name] = LayerError(lin.name, output_error(lin.weight, res.weight, h), output_error(lin.weight, rtn(lin.weight, scheme), h))
         if self.progress is not None:
             self.progress(len(self.results), len(self.schemes))
-        return _out(lin, x, res.weight)
+        return _linear_with(x, res.weight, lin.bias)
 
 
 @dataclass(frozen=True)
