@@ -8,15 +8,18 @@ figures/llm.py -> metrics, formulas, text and charts.  Every number shown is com
 import streamlit as st
 
 from figures import llm as figs
+from figures import ptq as pfigs
 from figures.model import absmax_figure  # the PTQ studio's chart of the same quantity
 from lab.core import widgets
 from lab.core.i18n import _
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.llm import cached as lc
 from lab.llm import state as ls
-from lab.llm.display import llm_labels
+from lab.llm.display import llm_labels, ptq_labels
 from quantlib.llm.evaluate import EVAL_TEXTS, PROMPTS, first_difference
 from quantlib.llm.recipes import LLM_PRESETS
+from quantlib.ptq.explain import gptq_step
+from quantlib.ptq.grid import gptq_grid_problem
 from quantlib.schemes import parse_scheme
 
 WEIGHT_OPTIONS = (
@@ -31,6 +34,7 @@ OUTLIER_FACTOR = 6.0  # an outlier channel: at least this many times the median 
 ss = st.session_state
 widgets.inject_css()
 labels = llm_labels()
+plabels = ptq_labels()
 
 st.title(_("Language model"))
 st.caption(
@@ -59,6 +63,10 @@ ss.setdefault(ls.KEEP, "")
 ss.setdefault(ls.ACT, "none")
 ss.setdefault(ls.KV, "none")
 ss.setdefault(ls.PROMPT, PROMPTS[0])
+ss.setdefault(ls.METHOD, "rtn")
+ss.setdefault(ls.CALIB, ls.DEFAULT_CALIB)
+ss.setdefault(ls.ACT_ORDER, False)
+ss.setdefault(ls.CLIP, False)
 
 
 def _preset_of_state() -> str:
@@ -111,6 +119,17 @@ keep_list = c_keep.multiselect(
 ss[ls.KEEP] = ss["llm_keep_src"] = ",".join(map(str, keep_list))
 c_act.selectbox(_("Activations (input of every Linear)"), list(ls.ACT_OPTIONS), key=ls.ACT, format_func=lambda k: _(ls.ACT_OPTIONS[k]))
 c_kv.selectbox(_("KV cache (in the text below)"), list(ls.KV_OPTIONS), key=ls.KV, format_func=lambda k: _(ls.KV_OPTIONS[k]))
+c_m, c_cal, c_opt = st.columns([2, 2, 1], vertical_alignment="bottom")
+c_m.selectbox(
+    _("How the weights are rounded"), list(ls.METHODS), key=ls.METHOD, format_func=lambda k: _(ls.METHODS[k]),
+    help=_("RTN rounds every weight to the nearest grid value. GPTQ rounds the columns one by one and pushes each rounding error onto the columns not yet rounded, weighted by the calibration inputs. AWQ scales up the input channels that carry large activations before rounding and divides the previous operation by the same scales."),
+)
+if ss[ls.METHOD] != "rtn":
+    c_cal.slider(_("Calibration windows (128 tokens each)"), *ls.CALIB_RANGE, key=ls.CALIB, help=_("Windows of Python's documentation the method sees; the evaluation texts are other texts. Few windows let GPTQ fit them too closely."))
+    if ss[ls.METHOD] == "gptq":
+        c_opt.checkbox(_("act order"), key=ls.ACT_ORDER, help=_("Round the columns with the largest inputs (diagonal of H) first; the group scales stay fixed per group."))
+    else:
+        c_opt.checkbox(_("clip search"), key=ls.CLIP, help=_("AWQ's auto_clip: per row and group, shrink the range by up to 50% where that lowers the output error."))
 
 
 def _scheme(value: str, *, what: str, fallback: str | None) -> str | None:
@@ -128,14 +147,34 @@ emb = _scheme(ss[ls.EMB], what=_("Token embedding"), fallback=None)
 keep = tuple(keep_list)
 act = None if ss[ls.ACT] == "none" else ss[ls.ACT]
 kv = None if ss[ls.KV] == "none" else ss[ls.KV]
-recipe = lc.recipe(weights, emb, keep, act, kv)
+method = ss[ls.METHOD]
+if method != "rtn" and weights is None:
+    st.caption(_("GPTQ and AWQ change how the Linears' weights are rounded: choose a weight scheme above (they are as shipped now)."))
+    method = "rtn"
+if method == "gptq" and weights is not None and (problem := gptq_grid_problem(weights)):
+    st.warning(
+        _("GPTQ cannot use this grid ({problem}). It needs scales fixed per group of columns: try int4:block=128, uint4:block=64, nf4:block=64 or mxfp4, or AWQ, which works with any scheme. Shown: RTN.").format(problem=problem),
+        icon=":material/warning:",
+    )
+    method = "rtn"
+calib, act_order, clip = int(ss[ls.CALIB]), bool(ss[ls.ACT_ORDER]), bool(ss[ls.CLIP])
+ptq = lc.ptq_key(method, calib, act_order, clip)
+recipe = lc.recipe(weights, emb, keep, act, kv, method, calib, act_order, clip)
 
 # ------------------------------------------------------------------ 2. what changed
 st.header(_("What changed"))
 if recipe.is_reference:
     st.info(_("This recipe changes nothing: every number below equals the reference. Choose a preset or a scheme above."), icon=":material/info:")
+ptq_bar = st.empty()
+
+
+def on_ptq(f: float) -> None:
+    ptq_bar.progress(f, text=_("{method}: calibrating and quantizing the 210 Linears, one at a time… {p}%").format(method=method.upper(), p=int(100 * f)))
+
+
 with st.spinner(_("Quantizing the model and running the evaluation texts…")):
-    ev = lc.evaluation(weights, emb, keep, act)
+    ev = lc.evaluate(weights, emb, keep, act, method, calib, act_order, clip, progress=on_ptq)
+ptq_bar.empty()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(_("mean KL divergence"), f"{ev['kl_mean']:.4f}", help=_("Mean over {n} positions; ± is its standard error.").format(n=ev["n"]))
 c2.metric(_("same top-1 token"), f"{100 * ev['top1']:.1f}%")
@@ -153,6 +192,18 @@ if weights is not None and weights in ev["schemes"] and len(ev["schemes"]) > 1:
             counts=", ".join(f"{n} × {s}" for s, n in sorted(ev["schemes"].items(), key=lambda kv: -kv[1]))
         )
     )
+if "ptq" in ev:
+    pr = ev["ptq"]
+    rtn_ev = lc.evaluation(weights, emb, keep, act)
+    st.markdown(
+        _("**{method}** on {n} calibration tokens ({w} windows), {s} s of numpy emulation: on its calibration inputs, {better} of {total} Linears have a smaller output error than with RTN on the same grid (median {gain}× smaller; the least helped, {worst}, {wgain}×). On the evaluation texts, which it never saw, the KL is {kl} against RTN's {rkl}, the same top-1 token {top1} against {rtop1}.").format(
+            method=method.upper(), n=f"{pr['n_tokens']:,}", w=calib, s=f"{pr['seconds']:.0f}", better=pr["n_better"], total=pr["n_linears"],
+            gain=f"{pr['median_gain']:.2f}", worst=pr["worst"], wgain=f"{pr['worst_gain']:.2f}", kl=f"{ev['kl_mean']:.4f}", rkl=f"{rtn_ev['kl_mean']:.4f}",
+            top1=f"{100 * ev['top1']:.1f}%", rtop1=f"{100 * rtn_ev['top1']:.1f}%",
+        )
+    )
+    if pr["rtn_linears"]:
+        st.caption(_("AWQ leaves the {n} output projections to RTN: with grouped-query attention, v gives 192 values per token and o takes 576, so o's input scales cannot be folded into v.").format(n=pr["rtn_linears"]))
 st.latex(
     r"\overline{D_{KL}} = \frac{1}{%d}\sum_{t} \sum_{v=1}^{49152} p_{\text{ref}}(v\mid t)\,\log\frac{p_{\text{ref}}(v\mid t)}{p_{\text{q}}(v\mid t)} = %.4f\ \text{nats}"
     % (ev["n"], ev["kl_mean"])
@@ -170,7 +221,7 @@ prompt = st.selectbox(_("Prompt (the chat template is applied)"), prompt_opts, k
 prompt = (prompt or PROMPTS[0])[:500]
 with st.spinner(_("Generating {n} tokens with both models…").format(n=lc.GEN_TOKENS)):
     rg = lc.reference_generation(prompt)
-    qg = lc.generation(weights, emb, keep, act, kv, prompt)
+    qg = lc.generation(weights, emb, keep, act, kv, prompt, ptq=ptq)
 tok = lc.tokenizer()
 ref_pieces, q_pieces = tok.pieces(rg["ids"]), tok.pieces(qg["ids"])
 diff = first_difference(list(rg["ids"]), list(qg["ids"]))
@@ -187,7 +238,7 @@ else:
 if len(rg["ids"]):
     n_pos = len(rg["ids"])
     default_pos = min(diff if diff is not None else 0, n_pos - 1)
-    pos_key = "llm_pos_" + str(abs(hash((weights, emb, keep, act, kv, prompt))))  # a new recipe or prompt starts at its first difference
+    pos_key = "llm_pos_" + str(abs(hash((weights, emb, keep, act, kv, prompt, ptq))))  # a new recipe or prompt starts at its first difference
     pos = st.slider(_("Position in the reference's text"), 1, n_pos, default_pos + 1, key=pos_key) - 1 if n_pos > 1 else 0
     r_ids, r_p = rg["top"][pos]
     q_ids, q_p = qg["top_forced"][pos]
@@ -196,7 +247,7 @@ if len(rg["ids"]):
 
 # ------------------------------------------------------------------ 4. the sections, lazily
 st.divider()
-t_presets, t_sens, t_out = st.tabs([_(label) for label in ls.SECTIONS.values()], key=ls.TAB, on_change="rerun")
+t_presets, t_sens, t_out, t_methods, t_close = st.tabs([_(label) for label in ls.SECTIONS.values()], key=ls.TAB, on_change="rerun")
 with t_presets:
     if t_presets.open:
         rows = lc.cached_preset_rows()
@@ -229,6 +280,8 @@ with t_sens:
             sens = lc.sensitivity(weights, lambda f: sbar.progress(f, text=_("Quantizing one block at a time… {p}%").format(p=int(100 * f))))
             sbar.empty()
             st.plotly_chart(figs.sensitivity_figure(sens, labels), key="llm_sens_chart", config=PLOTLY_CONFIG)
+            if method != "rtn":
+                st.caption(_("The sweep rounds each block with RTN: GPTQ and AWQ would need a calibration pass per block."))
             worst = int(sens.argmax())
             st.caption(
                 _("{scheme} on one block at a time, the other 29 as shipped, over the first {t} tokens of each text. The most sensitive block is {b} (KL {kl}, {x}× the median block): keep it as shipped above and see how much of the damage it carries.").format(
@@ -251,5 +304,130 @@ with t_out:
                     n=rep.channels.size, name=name, top=top.name, ch=int(top.channels[0]), v=f"{float(top.absmax[0]):.1f}", x=f"{float(top.ratio[0]):.0f}", tok=repr(top.tokens[0]),
                 )
             )
+
+with t_methods:
+    if t_methods.open:
+        mrows = lc.cached_method_rows()
+        if mrows is None:
+            st.markdown(
+                _("RTN, GPTQ and AWQ on the same grids at 4, 3 and 2 bits ({grids}; the 210 Linears, the embedding as shipped), GPTQ and AWQ calibrated on {n} windows of 128 tokens of Python's documentation: nine quantizations of the whole model, a few minutes of numpy on two cores (then kept for every session).").format(
+                    grids=", ".join(lc.METHOD_GRIDS), n=lc.METHODS_CALIB
+                )
+            )
+            if st.button(_("Compare the methods"), key="llm_run_methods", icon=":material/play_arrow:"):
+                mbar = st.progress(0.0, text=_("Quantizing…"))
+
+                def on_method(done: float, total: int, what: str) -> None:
+                    mbar.progress(min(done / total, 1.0), text=_("Quantizing… {done} of {total} ({what})").format(done=int(done), total=total, what=what))
+
+                mrows = lc.method_rows(on_method)
+                mbar.empty()
+    if t_methods.open and mrows is not None:
+        st.plotly_chart(pfigs.methods_figure(mrows, "kl_mean", labels["axis_kl"], labels=plabels), key="llm_methods_chart", config=PLOTLY_CONFIG)
+        st.caption(_("Lower is better. Compare the three lines at each number of bits: the gap between RTN and the others is what the calibration bought."))
+        st.dataframe(
+            pfigs.methods_table(
+                [
+                    {
+                        **r,
+                        "kl": f"{r['kl_mean']:.4f} ± {r['kl_se']:.4f}",
+                        "top1_s": f"{100 * r['top1']:.1f}%",
+                        "ppl_s": f"{r['ppl']:.2f}",
+                        "better": f"{r['ptq']['n_better']} / {r['ptq']['n_linears']}" if "ptq" in r else "",
+                        "gain": f"{r['ptq']['median_gain']:.2f}×" if "ptq" in r else "",
+                        "secs": f"{r['seconds_quantize']:.0f}",
+                    }
+                    for r in mrows
+                ],
+                {"kl": labels["col_kl_mean"], "top1_s": labels["col_top1"], "ppl_s": labels["col_ppl"], "better": plabels["col_linears_better"], "gain": plabels["col_mean_gain"], "secs": plabels["col_seconds"]},
+                plabels,
+            ),
+            hide_index=True, width="stretch",
+        )
+        st.caption(_("± is the standard error of the mean KL over the evaluation positions. “Linears better than RTN” and the gain are measured on the calibration inputs; the KL on the evaluation texts, which neither method saw. Seconds: numpy emulation on this machine, not hardware speed."))
+        findings = []
+        for grid in lc.METHOD_GRIDS:
+            by = {r["method"]: r for r in mrows if r["grid"] == grid}
+            base = by["rtn"]
+            for m in ("gptq", "awq"):
+                r = by[m]
+                noise = 2 * (base["kl_se"] ** 2 + r["kl_se"] ** 2) ** 0.5
+                d = base["kl_mean"] - r["kl_mean"]
+                if d > noise:
+                    verdict = _("{m} lowers RTN's KL from {a} to {b} ({x}× lower)")
+                elif d < -noise:
+                    verdict = _("{m} raises RTN's KL from {a} to {b}: worse than RTN here")
+                else:
+                    verdict = _("{m} and RTN are within noise ({a} and {b}, two standard errors: {n})")
+                findings.append(
+                    _("{grid}: ").format(grid=grid)
+                    + verdict.format(m=m.upper(), a=f"{base['kl_mean']:.4f}", b=f"{r['kl_mean']:.4f}", x=f"{base['kl_mean'] / max(r['kl_mean'], 1e-12):.2f}", n=f"{noise:.4f}")
+                    + _("; on its calibration inputs the median Linear's error is {g}× smaller than RTN's.").format(g=f"{r['ptq']['median_gain']:.2f}")
+                )
+        st.markdown("\n".join(f"- {f}" for f in findings))
+        st.caption(_("A large gain on the calibration inputs with little or none on the evaluation texts means the method fitted its calibration set; try the calibration slider above with your own recipe."))
+with t_close:
+    if t_close.open:
+        lin_names = [lin.name for lin in model.linears()]
+        if ss.get(ls.CLOSEUP_LAYER) not in lin_names:
+            if ls.CLOSEUP_LAYER in ss:
+                st.warning(_("There is no Linear {name!r}: the names are blk.0.attn_q … blk.29.ffn_down. Showing {default}.").format(name=ss[ls.CLOSEUP_LAYER], default=ls.DEFAULT_CLOSEUP_LAYER), icon=":material/link_off:")
+            ss[ls.CLOSEUP_LAYER] = ls.DEFAULT_CLOSEUP_LAYER
+        ss.setdefault(ls.CLOSEUP_GRID, ls.CLOSEUP_GRIDS[1])
+        c_l, c_g, c_o = st.columns([2, 2, 1], vertical_alignment="bottom")
+        layer = c_l.selectbox(_("Linear"), lin_names, key=ls.CLOSEUP_LAYER)
+        grid = c_g.selectbox(_("Grid"), list(ls.CLOSEUP_GRIDS), key=ls.CLOSEUP_GRID)
+        order = c_o.checkbox(_("act order"), key="llm_closeup_order")
+        with st.spinner(_("Running the float model to {name} and GPTQ on it…").format(name=layer)):
+            cu = lc.gptq_closeup(layer, grid, order)
+            acu = lc.awq_closeup(layer, grid)
+        tr = cu.result.trace
+        rows_w, cols_w = tr.w0.shape
+        st.subheader(_("GPTQ, column by column"))
+        st.markdown(
+            _("{name} is a {rows} × {cols} matrix; its inputs are {n} tokens of {w} calibration windows through the float model. GPTQ needs only their Hessian H, and rounds the columns in order, each one's error pushed onto the columns still to come through U, the upper Cholesky factor of H⁻¹:").format(
+                name=layer, rows=rows_w, cols=cols_w, n=f"{cu.n_tokens:,}", w=lc.CLOSEUP_WINDOWS
+            )
+        )
+        st.latex(r"H = \tfrac{2}{n} X^\top X + \lambda I,\quad n = %d,\ \lambda = 0.01\cdot\overline{\operatorname{diag} H} = %.3g" % (cu.n_tokens, tr.damp))
+        step = st.slider(_("Columns quantized"), 1, cols_w, max(1, cols_w // 8), key=f"llm_closeup_step_{cols_w}")
+        col = int(tr.perm[step - 1])
+        row = int(abs(tr.err[:, col]).argmax())
+        ws = gptq_step(tr, step, row)
+        st.markdown(_("Step {k}: column {j}. On row {r} (its largest error in this column) the column holds {w} after the updates of the steps before (it started at {w0}); the grid value is {q}:").format(k=step, j=col, r=row, w=f"{ws.w:.5g}", w0=f"{ws.w0:.5g}", q=f"{ws.q:.5g}"))
+        st.latex(r"e = \frac{w_{%d} - q_{%d}}{U_{%d,%d}} = \frac{%.5g - (%.5g)}{%.5g} = %.5g" % (col, col, step - 1, step - 1, ws.w, ws.q, ws.u, ws.e))
+        if ws.next_col is not None:
+            st.latex(r"w_{%d} \leftarrow w_{%d} - e\,U_{%d,%d} = %.5g - (%.5g)(%.5g) = %.5g" % (ws.next_col, ws.next_col, step - 1, step, ws.next_before, ws.e, ws.u_next, ws.next_after))
+            st.caption(_("The same update, −e · U_jk, goes to every column k not yet rounded; the next one in GPTQ's order is column {k}.").format(k=ws.next_col))
+        cv = cu.curve
+        st.plotly_chart(pfigs.gptq_curve_figure(cv.steps, cv.gptq, cv.rtn, step, plabels), key="llm_gptq_curve", config=PLOTLY_CONFIG)
+        st.caption(
+            _("The layer's relative output error ‖X(W − W_k)ᵀ‖ / ‖XWᵀ‖ after k columns. RTN's error only grows as columns are rounded; GPTQ's stays lower because the columns not yet rounded move to make up for the ones that are. At the end: GPTQ {g}, RTN {r} ({x}× lower).").format(
+                g=f"{cu.gptq_error:.4f}", r=f"{cu.rtn_error:.4f}", x=f"{cu.rtn_error / max(cu.gptq_error, 1e-12):.2f}"
+            )
+        )
+        n_rows = min(32, rows_w)
+        change = (tr.state(step) - tr.w0)[:n_rows][:, tr.perm]
+        st.plotly_chart(pfigs.gptq_matrix_figure(change, step, plabels), key="llm_gptq_matrix", config=PLOTLY_CONFIG)
+        st.caption(_("The first {n} rows of W after {k} steps minus the original W, columns in GPTQ's order: left of the line the rounding of the quantized columns, right of it the corrections GPTQ has already pushed onto the columns still to come.").format(n=n_rows, k=step))
+        st.subheader(_("AWQ: scales from the activations"))
+        if acu is None:
+            st.info(_("AWQ leaves {name} to RTN: with grouped-query attention v gives 192 values per token and o takes 576, so o's input scales have nowhere to be folded. Pick another Linear.").format(name=layer), icon=":material/info:")
+        else:
+            ac = acu.curve
+            j = int(acu.search.x_mean.argmax())
+            st.markdown(_("{members} share this input, so AWQ searches one α for all of them. Each input channel j gets a scale from its mean |x| over the calibration tokens; the weights' column j is multiplied by s_j and the input divided by it, which the float model does not notice, and the rounding error of the salient columns shrinks relative to their weight:").format(members=", ".join(acu.members)))
+            st.latex(
+                r"s_j = \frac{\overline{|x_j|}^{\,\alpha}}{\sqrt{\max_i s_i \cdot \min_i s_i}},\quad \alpha = %.2f:\ s_{%d} = %.4g\ \ (\overline{|x_{%d}|} = %.4g,\ \text{the largest})" % (ac.alpha, j, float(acu.search.scales[j]), j, float(acu.search.x_mean[j]))
+            )
+            c_a, c_s = st.columns(2)
+            c_a.plotly_chart(pfigs.awq_alpha_figure(ac.alphas, ac.relative, ac.alpha, plabels), key="llm_awq_alpha", config=PLOTLY_CONFIG)
+            c_s.plotly_chart(pfigs.awq_scales_figure(acu.search.x_mean, acu.search.scales, plabels), key="llm_awq_scales", config=PLOTLY_CONFIG)
+            st.caption(
+                _("Left: the group's output error for each α of the grid; α = 0 is RTN ({r}), the ring is the chosen α = {a} ({b}, {x}× lower). Right: the scales it gives, a straight line of slope α on log axes; the channels on the right are the ones AWQ protects.").format(
+                    r=f"{ac.rtn:.4f}", a=f"{ac.alpha:.2f}", b=f"{ac.best:.4f}", x=f"{ac.rtn / max(ac.best, 1e-12):.2f}"
+                )
+            )
+        st.caption(_("Both methods here see the float model's inputs to this one Linear; in the whole-model run GPTQ calibrates each Linear on the inputs of the Linears already quantized."))
 
 ls.llm_write_url()

@@ -5,8 +5,8 @@ reference model (540 MB), its tokenizer, the evaluation token ids and the refere
 them.  A quantized model is as large as the reference, so only the most recent one is kept
 (:data:`VARIANTS`, shared by all sessions); what is computed from it (KL statistics, text, top
 tokens) is small plain data, memoized by the recipe's fields (``st.cache_data``).  The sweeps
-with a progress bar (every preset, per-block sensitivity) are memoized in a shared store so the
-callback can drive a bar the page owns.
+with a progress bar (every preset, per-block sensitivity, GPTQ / AWQ of the whole model, the
+methods compared) are memoized in a shared store so the callback can drive a bar the page owns.
 """
 
 from __future__ import annotations
@@ -19,14 +19,24 @@ import streamlit as st
 from lab.core.cached import shared_store
 
 __all__ = [
+    "METHOD_GRIDS",
+    "METHODS_CALIB",
     "available",
+    "awq_closeup",
+    "cached_method_rows",
     "cached_preset_rows",
+    "calibration_ids",
+    "closeup_input",
+    "evaluate",
     "evaluation",
+    "gptq_closeup",
+    "method_rows",
     "generation",
     "model",
     "outlier_stats",
     "outliers",
     "preset_rows",
+    "ptq_key",
     "recipe",
     "reference_eval",
     "sensitivity",
@@ -36,6 +46,11 @@ __all__ = [
 VARIANTS = 1  # quantized models kept (about 430 MB each)
 GEN_TOKENS = 48
 SENS_TOKENS = 64  # tokens per text for the per-block sweep (30 runs)
+CALIB_WINDOWS = 64  # calibration windows of 128 tokens available to GPTQ / AWQ
+METHOD_GRIDS = ("uint4:block=64", "uint3:block=64", "uint2:block=64")  # the methods compared at 4, 3, 2 bits
+METHODS_CALIB = 16  # calibration windows of the comparison
+METHODS_KEEP: tuple[int, ...] = ()  # blocks the comparison leaves as shipped (none)
+CLOSEUP_WINDOWS = 8  # calibration windows (1024 tokens) of one layer up close
 
 
 def available() -> bool:
@@ -88,33 +103,100 @@ def reference_eval() -> dict:
     return {"ppl": perplexity(reference_logits(), eval_ids()), "nbytes": m.stored_nbytes, "bits_per_weight": 8 * m.stored_nbytes / m.n_params, "n_params": m.n_params}
 
 
-def recipe(weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None, kv: str | None):
+@st.cache_resource(show_spinner=False)
+def calibration_ids() -> np.ndarray:
+    """:data:`CALIB_WINDOWS` windows of 128 tokens of Python's documentation (GPTQ / AWQ)."""
+    from quantlib.llm.ptq import calibration_ids as ids
+
+    return ids(tokenizer(), CALIB_WINDOWS)
+
+
+def recipe(
+    weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None, kv: str | None,
+    method: str = "rtn", calib: int = 16, act_order: bool = False, clip: bool = False,
+):
     from quantlib.llm.recipes import LlmRecipe
 
-    return LlmRecipe(weights=weights, embeddings=emb, keep=keep, act=act, kv=kv)
+    return LlmRecipe(weights=weights, embeddings=emb, keep=keep, act=act, kv=kv, method=method, calibration=calib, act_order=act_order, clip=clip)
 
 
-def _quantized(weights: str | None, emb: str | None, keep: tuple[int, ...]):
-    """The quantized model of the weight part of a recipe (the most recent one is kept)."""
+def ptq_key(method: str, calib: int, act_order: bool, clip: bool) -> tuple:
+    """The PTQ part of a cache key: RTN ignores the calibration and the options."""
+    if method == "rtn":
+        return ("rtn",)
+    return (method, int(calib), bool(act_order and method == "gptq"), bool(clip and method == "awq"))
+
+
+def _quantized(weights: str | None, emb: str | None, keep: tuple[int, ...], ptq: tuple = ("rtn",), progress=None):
+    """The quantized model of the weight part of a recipe (the most recent one is kept);
+    ``ptq``: :func:`ptq_key`; ``progress(fraction)`` while GPTQ / AWQ run."""
     from quantlib.llm.recipes import quantize_model
 
-    key = (weights, emb, keep)
+    method, *opts = ptq
+    key = (weights, emb, keep, ptq)
     store = shared_store("llm_variants", VARIANTS)
     found = store.get(key)
     if found is None:
-        found = store.put(key, quantize_model(model(), recipe(weights, emb, keep, None, None)))
+        if method == "rtn" or weights is None:
+            found = quantize_model(model(), recipe(weights, emb, keep, None, None))
+        else:
+            calib, act_order, clip = opts
+            r = recipe(weights, emb, keep, None, None, method, calib, act_order, clip)
+            found = quantize_model(model(), r, calibration=calibration_ids(), progress=progress)
+        store.put(key, found)
     return found
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def evaluation(weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None) -> dict:
-    """KL statistics, top-1 and perplexity of a recipe on the evaluation texts, its exact size."""
+    """KL statistics, top-1 and perplexity of an RTN recipe on the evaluation texts, its exact size."""
+    t0 = time.perf_counter()
+    qm = _quantized(weights, emb, keep)
+    return _evaluate(qm, act, time.perf_counter() - t0)
+
+
+def evaluate(
+    weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None,
+    method: str = "rtn", calib: int = 16, act_order: bool = False, clip: bool = False, progress=None,
+) -> dict:
+    """:func:`evaluation` for any method: RTN from ``st.cache_data``; GPTQ / AWQ (a minute of
+    numpy) memoized in a shared store by their settings, ``progress(fraction)`` while they run.
+    A GPTQ / AWQ result adds ``ptq``: per-Linear errors against RTN's, and its seconds."""
+    ptq = ptq_key(method, calib, act_order, clip)
+    if ptq[0] == "rtn" or weights is None:
+        return evaluation(weights, emb, keep, act)
+    store = shared_store("llm_ptq_eval", 64)
+    key = (weights, emb, keep, act, ptq)
+    found = store.get(key)
+    if found is None:
+        t0 = time.perf_counter()
+        qm = _quantized(weights, emb, keep, ptq, progress)
+        found = store.put(key, {**_evaluate(qm, act, time.perf_counter() - t0), "ptq": _ptq_summary(qm.report)})
+    return found
+
+
+def _ptq_summary(rep) -> dict:
+    errs = list(rep.errors.values())
+    gains = np.array([e.gain for e in errs], float)
+    return {
+        "method": rep.method,
+        "n_linears": len(errs),
+        "n_better": int(sum(e.method <= e.rtn * (1 + 1e-6) for e in errs)),
+        "median_gain": float(np.median(gains)) if gains.size else float("nan"),
+        "worst": min(errs, key=lambda e: e.gain).name if errs else "",
+        "worst_gain": float(gains.min()) if gains.size else float("nan"),
+        "n_tokens": rep.n_tokens,
+        "seconds": rep.seconds,
+        "rtn_linears": len(rep.rtn_linears),
+        "alphas": [float(v.alpha) for v in rep.searches.values()],
+    }
+
+
+def _evaluate(qm, act: str | None, seconds_quantize: float) -> dict:
     from quantlib.llm import forward
     from quantlib.llm.evaluate import kl_stats, perplexity
     from quantlib.llm.recipes import activation_hook
 
-    t0 = time.perf_counter()
-    qm = _quantized(weights, emb, keep)
     t1 = time.perf_counter()
     logits = forward(qm.model, eval_ids(), hook=activation_hook(act))
     t2 = time.perf_counter()
@@ -133,7 +215,7 @@ def evaluation(weights: str | None, emb: str | None, keep: tuple[int, ...], act:
         "bits_per_weight": qm.bits_per_weight,
         "n_quantized": len(qm.quantized),
         "schemes": qm.scheme_counts(),
-        "seconds_quantize": t1 - t0,
+        "seconds_quantize": seconds_quantize,
         "seconds_forward": t2 - t1,
     }
 
@@ -160,14 +242,17 @@ def reference_generation(prompt: str, n: int = GEN_TOKENS) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def generation(weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None, kv: str | None, prompt: str, n: int = GEN_TOKENS) -> dict:
+def generation(
+    weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None, kv: str | None, prompt: str, n: int = GEN_TOKENS, ptq: tuple = ("rtn",)
+) -> dict:
     """The quantized model's greedy continuation of ``prompt`` (chat template applied), and its
-    top-5 next tokens along the *reference's* continuation (same prefix as the reference)."""
+    top-5 next tokens along the *reference's* continuation (same prefix as the reference);
+    ``ptq``: the method's part of the recipe (:func:`ptq_key`)."""
     from quantlib.llm import KVCache, forward, generate
     from quantlib.llm.recipes import activation_hook
 
     ref = reference_generation(prompt, n)
-    qm = _quantized(weights, emb, keep)
+    qm = _quantized(weights, emb, keep, ptq)
     hook = activation_hook(act)
     t0 = time.perf_counter()
     g = generate(qm.model, ref["prompt_ids"], max_new_tokens=n, hook=hook, kv_scheme=kv)
@@ -242,3 +327,68 @@ def outliers(factor: float):
     from quantlib.model.outliers import activation_outliers
 
     return activation_outliers(outlier_stats(), factor)
+
+
+# --------------------------------------------------------------------------- GPTQ / AWQ
+def cached_method_rows() -> list[dict] | None:
+    """The methods compared if some session has computed them, else None."""
+    return shared_store("llm_methods", 2).get((METHODS_CALIB, METHODS_KEEP))
+
+
+def method_rows(progress=None) -> list[dict]:
+    """RTN, GPTQ and AWQ at 4, 3 and 2 bits (:data:`METHOD_GRIDS`, the Linears only, the
+    embedding as shipped) on :data:`METHODS_CALIB` calibration windows: a row per run with
+    ``grid``, ``bits``, ``method`` and :func:`evaluate`'s numbers; ``progress(done, total, label)``."""
+    from quantlib.schemes import parse_scheme
+
+    store = shared_store("llm_methods", 2)
+    found = store.get((METHODS_CALIB, METHODS_KEEP))
+    if found is not None:
+        return found
+    runs = [(g, m) for g in METHOD_GRIDS for m in ("rtn", "gptq", "awq")]
+    rows = []
+    for i, (grid, method) in enumerate(runs):
+        if progress is not None:
+            progress(i, len(runs), f"{grid} {method.upper()}")
+        tick = None if progress is None else (lambda f, i=i, g=grid, m=method: progress(i + f, len(runs), f"{g} {m.upper()}"))
+        e = evaluate(grid, None, METHODS_KEEP, None, method, METHODS_CALIB, progress=tick)
+        rows.append({"grid": grid, "bits": parse_scheme(grid).bits, "method": method, **{k: v for k, v in e.items() if k != "kl"}})
+    if progress is not None:
+        progress(len(runs), len(runs), "")
+    return store.put((METHODS_CALIB, METHODS_KEEP), rows)
+
+
+def closeup_input(name: str) -> np.ndarray:
+    """The float model's input to the Linear ``name`` on :data:`CLOSEUP_WINDOWS` calibration
+    windows (tokens, in)."""
+    from quantlib.llm.closeup import linear_input
+
+    store = shared_store("llm_closeup_x", 4)
+    found = store.get(name)
+    if found is None:
+        found = store.put(name, linear_input(model(), calibration_ids()[:CLOSEUP_WINDOWS], name))
+    return found
+
+
+def gptq_closeup(name: str, grid: str, act_order: bool):
+    """:func:`quantlib.llm.closeup.gptq_closeup` of one Linear (kept for every session)."""
+    from quantlib.llm.closeup import gptq_closeup as run
+
+    store = shared_store("llm_closeup_gptq", 6)
+    key = (name, grid, bool(act_order))
+    found = store.get(key)
+    if found is None:
+        found = store.put(key, run(model(), closeup_input(name), name, grid, act_order=act_order))
+    return found
+
+
+def awq_closeup(name: str, grid: str):
+    """:func:`quantlib.llm.closeup.awq_closeup` of the group of one Linear (or None)."""
+    from quantlib.llm.closeup import awq_closeup as run
+
+    store = shared_store("llm_closeup_awq", 16)
+    key = (name, grid)
+    found = store.get(key, "missing")
+    if isinstance(found, str):
+        found = store.put(key, run(model(), closeup_input(name), name, grid))
+    return found

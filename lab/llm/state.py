@@ -1,11 +1,14 @@
 """Language model page (``/llm``) state <-> URL.
 
-    /llm?w=q4_k&emb=q8_0&keep=0,29&act=int8:axis=0&kv=int8:axis=0&prompt=...&section=presets
+    /llm?w=q4_k&emb=q8_0&keep=0,29&act=int8:axis=0&kv=int8:axis=0&method=gptq&calib=16&prompt=...&section=presets
 
 ``w``: the scheme of the blocks' Linears (``shipped``: as shipped); ``emb``: the scheme of the
 token embedding / output head (absent: as shipped); ``keep``: blocks left as shipped; ``act``,
 ``kv``: activation and KV-cache quantization (one of the page's options); ``prompt``: the
-user's prompt; ``section``: the open tab.  A bad value is reported and the default used.
+user's prompt; ``method``: how the weights are rounded (rtn, gptq, awq) and ``calib`` on how
+many calibration windows of 128 tokens (1 ... 64); ``order`` (GPTQ's act order) and ``clip``
+(AWQ's clip search), 1 or 0; ``layer`` and ``grid``: the Linear and the grid of the close-up
+tab; ``section``: the open tab.  A bad value is reported and the default used.
 """
 
 from __future__ import annotations
@@ -17,11 +20,21 @@ from lab.core.state import Param, Sections, params_to_query, query_dict, read_pa
 __all__ = [
     "ACT",
     "ACT_OPTIONS",
+    "ACT_ORDER",
+    "CALIB",
+    "CLIP",
+    "CLOSEUP_GRIDS",
+    "CLOSEUP_GRID",
+    "CLOSEUP_LAYER",
+    "DEFAULT_CALIB",
+    "DEFAULT_CLOSEUP_LAYER",
     "DEFAULT_PRESET",
     "EMB",
     "KEEP",
     "KV",
     "KV_OPTIONS",
+    "METHOD",
+    "METHODS",
     "PAGE",
     "PARAMS",
     "PROMPT",
@@ -41,6 +54,17 @@ SHIPPED = "shipped"
 DEFAULT_PRESET = "Q4_K"
 DEFAULT_WEIGHTS = "q4_k"
 DEFAULT_PROMPT = "What is the capital of France?"
+METHOD, CALIB, ACT_ORDER, CLIP = "llm_method", "llm_calib", "llm_act_order", "llm_clip"
+CLOSEUP_LAYER, CLOSEUP_GRID = "llm_closeup_layer", "llm_closeup_grid"
+DEFAULT_CALIB = 16
+CALIB_RANGE = (1, 64)
+METHODS: dict[str, str] = {
+    "rtn": N_("RTN (round to nearest)"),
+    "gptq": N_("GPTQ (error compensation)"),
+    "awq": N_("AWQ (activation-aware scales)"),
+}
+CLOSEUP_GRIDS = ("uint4:block=64", "uint3:block=64", "uint2:block=64", "int4:block=128", "nf4:block=64", "mxfp4")
+DEFAULT_CLOSEUP_LAYER = "blk.2.ffn_up"
 
 ACT_OPTIONS: dict[str, str] = {
     "none": N_("float32 (as the reference)"),
@@ -58,6 +82,8 @@ SECTIONS: dict[str, str] = {
     "presets": N_("Every preset"),
     "sensitivity": N_("Per-block sensitivity"),
     "outliers": N_("Activation outliers"),
+    "methods": N_("RTN, GPTQ and AWQ"),
+    "closeup": N_("One layer up close"),
 }
 
 PARAMS = (
@@ -67,6 +93,12 @@ PARAMS = (
     Param("act", ACT, "choice", default="none", options=tuple(ACT_OPTIONS), lower=False),
     Param("kv", KV, "choice", default="none", options=tuple(KV_OPTIONS), lower=False),
     Param("prompt", PROMPT, "text", default=DEFAULT_PROMPT),
+    Param("method", METHOD, "choice", default="rtn", options=tuple(METHODS)),
+    Param("calib", CALIB, "int", default=DEFAULT_CALIB, lo=CALIB_RANGE[0], hi=CALIB_RANGE[1]),
+    Param("order", ACT_ORDER, "bool", default=False),
+    Param("clip", CLIP, "bool", default=False),
+    Param("layer", CLOSEUP_LAYER, "text", default=DEFAULT_CLOSEUP_LAYER),
+    Param("grid", CLOSEUP_GRID, "choice", default=CLOSEUP_GRIDS[1], options=CLOSEUP_GRIDS, lower=False),
 )
 TABS = Sections(TAB, SECTIONS)
 
