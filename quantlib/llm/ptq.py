@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..ptq.corpus import prose_paragraphs
-from ..ptq.gptq import GPTQTrace, rtn
+from ..ptq.gptq import rtn
 from ..ptq.layerwise import AWQGroup, AWQHook, GPTQHook, LayerError
+from ..ptq.report import PTQReport
 from ..schemes import quantize
 from .forward import forward
 from .model import Llama
@@ -63,23 +63,6 @@ def awq_groups(model: Llama, blocks=None) -> list[AWQGroup]:
         out.append(AWQGroup((b.ffn_gate.name, b.ffn_up.name), f"{p}.ffn_norm", clip=(b.ffn_gate.name, b.ffn_up.name)))
         out.append(AWQGroup((b.ffn_down.name,), b.ffn_up.name, clip=(b.ffn_down.name,)))
     return out
-
-
-@dataclass(frozen=True, eq=False)
-class PTQReport:
-    """What GPTQ or AWQ did: ``errors`` per Linear (method and RTN on the same calibration
-    inputs), ``searches`` (AWQ: per group, by its first Linear), ``trace`` / ``trace_h`` (GPTQ:
-    the steps of one Linear and its H), ``n_tokens`` of calibration, ``seconds``."""
-
-    method: str
-    errors: dict
-    n_tokens: int
-    seconds: float
-    searches: dict = field(default_factory=dict)
-    groups: tuple = ()
-    trace: GPTQTrace | None = None
-    trace_h: np.ndarray | None = None
-    rtn_linears: tuple = ()
 
 
 def _schemes(todo) -> dict:
