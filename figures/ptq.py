@@ -39,7 +39,6 @@ LABELS: dict[str, str] = {
     "legend_channels": "input channels",
     "colorbar_change": "change from W",
     "col_grid": "grid",
-    "col_bits": "bits",
     "col_method": "method",
     "col_seconds": "seconds",
     "col_linears_better": "Linears better than RTN",

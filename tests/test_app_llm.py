@@ -69,7 +69,9 @@ def test_defaults(direct):
     html = " ".join(h.proto.body for h in at.get("html"))
     assert "Paris" in tok.decode(g.ids) and "Paris" in html
     assert at.dataframe[0].value.shape[0] == 5  # top-5 next tokens
-    assert [t.label for t in at.tabs] == ["Every preset", "Per-block sensitivity", "Activation outliers"]
+    assert [t.label for t in at.tabs] == ["Every preset", "Per-block sensitivity", "Activation outliers", "RTN, GPTQ and AWQ", "One layer up close"]
+    assert at.selectbox(key="llm_method").value == "rtn"  # the method widgets stay hidden for RTN
+    assert not [s for s in at.slider if s.key == "llm_calib"]
     # the preset comparison waits for a click (it takes about a minute the first time)
     assert at.button(key="llm_run_presets")
     assert len(charts(at)) == 1  # only the KL histogram
@@ -151,3 +153,99 @@ def test_chinese():
     assert not at.exception
     assert at.title[0].value != "Language model" and any("\u4e00" <= c <= "\u9fff" for c in at.title[0].value)
     assert "KL" in " ".join(metrics(at))
+
+
+KEEP_ALL_BUT_0 = ",".join(map(str, range(1, 30)))  # GPTQ / AWQ on block 0 only: seconds, not a minute
+
+
+@pytest.mark.parametrize("method", ["gptq", "awq"])
+def test_ptq_recipe_from_the_url(direct, method):
+    """?method=gptq&calib=2: the page's KL is the quantized model's, recomputed here with
+    quantlib.llm directly; the summary states the per-Linear comparison with RTN."""
+    from quantlib.llm.ptq import calibration_ids
+
+    m, tok, ids, ref = direct
+    at = open_llm(w="uint4:block=64", method=method, calib="2", keep=KEEP_ALL_BUT_0)
+    assert at.selectbox(key="llm_method").value == method and at.slider(key="llm_calib").value == 2
+    r = LlmRecipe(weights="uint4:block=64", keep=tuple(range(1, 30)), method=method, calibration=2)
+    qm = quantize_model(m, r, calibration=calibration_ids(tok, 64))
+    s = kl_stats(ref, forward(qm.model, ids))
+    assert metrics(at)["mean KL divergence"] == f"{s.mean:.4f}"
+    md = markdown(at)
+    n = len(qm.report.errors)
+    better = sum(e.method <= e.rtn * (1 + 1e-6) for e in qm.report.errors.values())
+    assert f"**{method.upper()}** on 256 calibration tokens (2 windows)" in md
+    assert f"{better} of {n} Linears have a smaller output error than with RTN" in md
+    assert at.query_params.get("method") in (method, [method]) and at.query_params.get("calib") in ("2", ["2"])
+
+
+def test_gptq_on_a_grid_it_cannot_use_says_why():
+    at = open_llm(method="gptq", calib="2", keep=KEEP_ALL_BUT_0)  # the default weights: q4_k
+    warnings = " ".join(w.value for w in at.warning)
+    assert "GPTQ cannot use this grid (q4_k" in warnings and "Shown: RTN." in warnings
+    assert "**GPTQ**" not in markdown(at)
+
+
+def test_bad_method_values_are_reported():
+    at = open_llm(method="obq", calib="999", order="maybe")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "method='obq'" in warnings and "order='maybe'" in warnings
+    assert at.selectbox(key="llm_method").value == "rtn"
+
+
+def test_methods_section(monkeypatch):
+    """The comparison (block 0 only, 2 windows, to keep it short): a table row and a chart line
+    per method, and one finding per method and grid, each with its numbers."""
+    from lab.core.cached import shared_store
+    from lab.llm import cached
+
+    monkeypatch.setattr(cached, "METHODS_KEEP", tuple(range(1, 30)))
+    monkeypatch.setattr(cached, "METHODS_CALIB", 2)
+    monkeypatch.setattr(cached, "METHOD_GRIDS", ("uint4:block=64", "uint2:block=64"))
+    at = open_llm(section="methods")
+    at.button(key="llm_run_methods").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    assert table["method"].tolist() == ["RTN", "GPTQ", "AWQ"] * 2
+    chart = charts(at)[-1]
+    assert [t["name"] for t in chart["data"]] == ["RTN", "GPTQ", "AWQ"] and chart["data"][0]["x"] == [2, 4]
+    rows = cached.cached_method_rows()
+    md = markdown(at)
+    for grid in ("uint4:block=64", "uint2:block=64"):
+        rtn_kl = next(r["kl_mean"] for r in rows if r["grid"] == grid and r["method"] == "rtn")
+        assert md.count(f"{grid}: ") == 2 and f"{rtn_kl:.4f}" in md
+    shared_store("llm_methods", 2).put((2, tuple(range(1, 30))), None)
+
+
+def test_closeup_section(direct):
+    """One layer up close: the numbers shown are quantlib.llm.closeup's on the same inputs."""
+    from quantlib.llm.closeup import awq_closeup, gptq_closeup, linear_input
+    from quantlib.llm.ptq import calibration_ids
+    from quantlib.ptq.explain import gptq_step
+
+    m, tok, _ids, _ref = direct
+    at = open_llm(section="closeup", layer="blk.0.attn_q", grid="uint3:block=64")
+    assert at.selectbox(key="llm_closeup_layer").value == "blk.0.attn_q"
+    x = linear_input(m, calibration_ids(tok, 8), "blk.0.attn_q")
+    cu = gptq_closeup(m, x, "blk.0.attn_q", "uint3:block=64")
+    caps = captions(at)
+    assert f"At the end: GPTQ {cu.gptq_error:.4f}, RTN {cu.rtn_error:.4f}" in caps
+    assert cu.gptq_error < cu.rtn_error
+    step = at.slider(key="llm_closeup_step_576")
+    step.set_value(100).run()
+    ws = gptq_step(cu.result.trace, 100, int(abs(cu.result.trace.err[:, 99]).argmax()))
+    latex = " ".join(e.value for e in at.get("latex"))
+    assert f"{ws.e:.5g}" in latex and f"{ws.next_after:.5g}" in latex
+    a = awq_closeup(m, x, "blk.0.attn_q", "uint3:block=64")
+    assert a.members == ("blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v")
+    assert f"chosen α = {a.curve.alpha:.2f} ({a.curve.best:.4f}" in captions(at)
+    assert len(charts(at)) == 1 + 4  # the KL histogram, the curve, the matrix, alpha, scales
+    # the output projection is in no AWQ group under grouped-query attention: said so
+    at.selectbox(key="llm_closeup_layer").set_value("blk.0.attn_output").run()
+    assert "AWQ leaves blk.0.attn_output to RTN" in " ".join(i.value for i in at.info)
+
+
+def test_closeup_bad_layer_is_reported():
+    at = open_llm(section="closeup", layer="blk.99.attn_q")
+    assert "There is no Linear 'blk.99.attn_q'" in " ".join(w.value for w in at.warning)
+    assert at.selectbox(key="llm_closeup_layer").value == "blk.2.ffn_up"
