@@ -63,7 +63,12 @@ def gptq_curve_figure(steps, gptq_err, rtn_err, now: int | None, labels: Mapping
     )
     if now is not None:
         fig.add_vline(x=now, line=dict(color=CHOSEN_COLOR, dash="dot"), annotation_text=lab["legend_now"], annotation_position="top left")
-    return apply_layout(fig, chart_layout(320, hovermode="x unified", xaxis=dict(title=dict(text=lab["axis_columns"])), yaxis=dict(title=dict(text=lab["axis_out_err"]), rangemode="tozero")))
+    return apply_layout(
+        fig,
+        chart_layout(
+            320, hovermode="x unified", xaxis=dict(title=dict(text=lab["axis_columns"])), yaxis=dict(title=dict(text=lab["axis_out_err"]), rangemode="tozero")
+        ),
+    )
 
 
 def gptq_matrix_figure(change: np.ndarray, now: int, labels: Mapping[str, str] | None = None) -> go.Figure:
@@ -74,12 +79,24 @@ def gptq_matrix_figure(change: np.ndarray, now: int, labels: Mapping[str, str] |
     c = np.asarray(change, float)
     lim = float(np.abs(c).max()) or 1.0
     fig = go.Figure(
-        [go.Heatmap(z=c, colorscale="RdBu", zmid=0, zmin=-lim, zmax=lim, colorbar=dict(title=dict(text=lab["colorbar_change"]), thickness=12), hovertemplate="%{x}, %{y}: %{z:.3g}<extra></extra>")]
+        [
+            go.Heatmap(
+                z=c,
+                colorscale="RdBu",
+                zmid=0,
+                zmin=-lim,
+                zmax=lim,
+                colorbar=dict(title=dict(text=lab["colorbar_change"]), thickness=12),
+                hovertemplate="%{x}, %{y}: %{z:.3g}<extra></extra>",
+            )
+        ]
     )
     fig.add_vline(x=now - 0.5, line=dict(color=CHOSEN_COLOR, width=2))
     return apply_layout(
         fig,
-        chart_layout(260, xaxis=dict(title=dict(text=lab["axis_col_order"])), yaxis=dict(title=dict(text=lab["axis_row"]), autorange="reversed"), showlegend=False),
+        chart_layout(
+            260, xaxis=dict(title=dict(text=lab["axis_col_order"])), yaxis=dict(title=dict(text=lab["axis_row"]), autorange="reversed"), showlegend=False
+        ),
     )
 
 
@@ -93,7 +110,13 @@ def awq_alpha_figure(alphas, relative, alpha: float, labels: Mapping[str, str] |
     fig = go.Figure(
         [
             go.Scatter(x=a, y=r, mode="lines+markers", name=lab["method_awq"], line=dict(color=METHOD_COLORS["awq"]), marker=dict(size=6)),
-            go.Scatter(x=[a[best]], y=[r[best]], mode="markers", name=lab["legend_chosen"], marker=dict(size=16, color="rgba(0,0,0,0)", line=dict(color=CHOSEN_COLOR, width=3))),
+            go.Scatter(
+                x=[a[best]],
+                y=[r[best]],
+                mode="markers",
+                name=lab["legend_chosen"],
+                marker=dict(size=16, color="rgba(0,0,0,0)", line=dict(color=CHOSEN_COLOR, width=3)),
+            ),
         ]
     )
     fig.add_hline(y=float(r[0]), line=dict(color=METHOD_COLORS["rtn"], dash="dash"), annotation_text=lab["legend_rtn_level"], annotation_position="top right")
@@ -108,9 +131,24 @@ def awq_scales_figure(x_mean, scales, labels: Mapping[str, str] | None = None) -
     s = np.asarray(scales, float)
     hover = [lab["hover_channel"].format(j=j, x=f"{x[j]:.3g}", s=f"{s[j]:.3g}") for j in range(x.size)]
     fig = go.Figure(
-        [go.Scatter(x=np.maximum(x, 1e-8), y=s, mode="markers", name=lab["legend_channels"], marker=dict(size=5, color=METHOD_COLORS["awq"], opacity=0.6), hovertext=hover, hoverinfo="text")]
+        [
+            go.Scatter(
+                x=np.maximum(x, 1e-8),
+                y=s,
+                mode="markers",
+                name=lab["legend_channels"],
+                marker=dict(size=5, color=METHOD_COLORS["awq"], opacity=0.6),
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        ]
     )
-    return apply_layout(fig, chart_layout(300, xaxis=dict(title=dict(text=lab["axis_mean_x"]), type="log"), yaxis=dict(title=dict(text=lab["axis_scale"]), type="log"), showlegend=False))
+    return apply_layout(
+        fig,
+        chart_layout(
+            300, xaxis=dict(title=dict(text=lab["axis_mean_x"]), type="log"), yaxis=dict(title=dict(text=lab["axis_scale"]), type="log"), showlegend=False
+        ),
+    )
 
 
 def methods_figure(rows: Sequence[Mapping], y_key: str, y_title: str, *, log: bool = True, labels: Mapping[str, str] | None = None) -> go.Figure:
@@ -123,12 +161,18 @@ def methods_figure(rows: Sequence[Mapping], y_key: str, y_title: str, *, log: bo
         if mine:
             traces.append(
                 go.Scatter(
-                    x=[r["bits"] for r in mine], y=[r[y_key] for r in mine], mode="lines+markers", name=lab[f"method_{m}"],
-                    line=dict(color=METHOD_COLORS[m]), marker=dict(size=9),
+                    x=[r["bits"] for r in mine],
+                    y=[r[y_key] for r in mine],
+                    mode="lines+markers",
+                    name=lab[f"method_{m}"],
+                    line=dict(color=METHOD_COLORS[m]),
+                    marker=dict(size=9),
                 )
             )
     fig = go.Figure(traces)
-    return apply_layout(fig, chart_layout(360, xaxis=dict(title=dict(text=lab["axis_bits"]), dtick=1), yaxis=dict(title=dict(text=y_title), type="log" if log else "linear")))
+    return apply_layout(
+        fig, chart_layout(360, xaxis=dict(title=dict(text=lab["axis_bits"]), dtick=1), yaxis=dict(title=dict(text=y_title), type="log" if log else "linear"))
+    )
 
 
 def methods_table(rows: Sequence[Mapping], columns: Mapping[str, str], labels: Mapping[str, str] | None = None) -> pd.DataFrame:

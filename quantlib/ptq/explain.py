@@ -118,8 +118,18 @@ def gptq_step(trace: GPTQTrace, step: int, row: int) -> GPTQStep:
     else:
         nxt, before, u_next, after = None, 0.0, 0.0, 0.0
     return GPTQStep(
-        step=step, row=row, col=col, w0=float(trace.w0[row, col]), w=w, q=q, u=float(trace.u[k, k]), e=e,
-        next_col=nxt, u_next=u_next, next_before=before, next_after=after,
+        step=step,
+        row=row,
+        col=col,
+        w0=float(trace.w0[row, col]),
+        w=w,
+        q=q,
+        u=float(trace.u[k, k]),
+        e=e,
+        next_col=nxt,
+        u_next=u_next,
+        next_before=before,
+        next_after=after,
     )
 
 
