@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from ..schemes import quantize
 from .forward import forward
 from .model import Llama
 
-__all__ = ["METHODS", "PTQReport", "awq_groups", "calibration_ids", "run_awq", "run_gptq"]
+__all__ = ["METHODS", "AWQFold", "PTQReport", "awq_fold", "awq_groups", "calibration_ids", "run_awq", "run_gptq"]
 
 METHODS = ("rtn", "gptq", "awq")
 """Round to nearest (each scheme's own rule), GPTQ, AWQ."""
@@ -82,11 +83,22 @@ def run_gptq(model: Llama, todo, ids: np.ndarray, *, act_order: bool = False, tr
     return weights, qts, rep
 
 
-def run_awq(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress: Callable | None = None):
-    """AWQ of the Linears in ``todo``: the search in one float pass, then the scales folded
-    (norms and up's rows) and every Linear rounded (RTN); Linears in no group (the output
-    projection) are RTN.  Returns ``(weights incl. changed norms, quantized, report)``."""
-    t0 = time.perf_counter()
+@dataclass(frozen=True, eq=False)
+class AWQFold:
+    """AWQ's scales found and folded, before any rounding: ``weights`` (the scaled Linears,
+    clipped if asked, and the norms divided by s; the float model with them computes what the
+    original does, to float32 rounding), ``row_div`` (a Linear whose rows carry the next
+    group's ``1 / s'``: up), the search ``hook`` and its ``groups``."""
+
+    weights: dict
+    row_div: dict
+    hook: AWQHook
+    groups: tuple
+
+
+def awq_fold(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress: Callable | None = None) -> AWQFold:
+    """The search in one float pass over ``ids``, then every group's ``s`` folded: its Linears'
+    columns times s, the previous op (a norm's weight, or up's rows) divided by s."""
     schemes = _schemes(todo)
     lins = {lin.name: lin for lin in model.linears()}
     blocks = {int(n.split(".")[1]) for n in schemes}
@@ -111,10 +123,22 @@ def run_awq(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress
             blk, kind = g.prev.rsplit(".", 1)
             base = norms.get(g.prev, getattr(block_of[blk], kind))
             norms[g.prev] = (base / s).astype(np.float32)
+    return AWQFold({**scaled, **norms}, row_div, hook, tuple(groups))
+
+
+def run_awq(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress: Callable | None = None):
+    """AWQ of the Linears in ``todo``: :func:`awq_fold`, then every Linear rounded (RTN);
+    Linears in no group (the output projection) are RTN.  Returns ``(weights incl. changed
+    norms, quantized, report)``."""
+    t0 = time.perf_counter()
+    schemes = _schemes(todo)
+    lins = {lin.name: lin for lin in model.linears()}
+    fold = awq_fold(model, todo, ids, clip=clip, progress=progress)
+    hook, groups = fold.hook, fold.groups
     weights, qts, errors = {}, {}, {}
     in_group = {m for g in groups for m in g.members}
     for name, _w, scheme in todo:
-        q = quantize(scaled[name], scheme)
+        q = quantize(fold.weights[name], scheme)
         weights[name] = q.dequantize().astype(np.float32, copy=False)
         qts[name] = q
     for g in groups:  # each Linear's error on its group's search tokens, AWQ and RTN
@@ -122,8 +146,8 @@ def run_awq(model: Llama, todo, ids: np.ndarray, *, clip: bool = False, progress
         x = hook.inputs[g.members[0]]
         s = f.search.scales
         for m in g.members:
-            errors[m] = _awq_error(m, lins[m].weight, weights[m], x, s, row_div.get(m), schemes[m])
-    weights.update(norms)
+            errors[m] = _awq_error(m, lins[m].weight, weights[m], x, s, fold.row_div.get(m), schemes[m])
+    weights.update({k: v for k, v in fold.weights.items() if k not in schemes})  # the norms
     rep = PTQReport(
         "awq",
         errors,
