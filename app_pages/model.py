@@ -16,6 +16,9 @@ from lab.core.widgets import PLOTLY_CONFIG
 from quantlib.model.evalset import ranking
 from lab.core.i18n import _
 from lab.model.display import model_labels
+from lab.llm.display import ptq_labels
+from figures import ptq as pfigs
+from quantlib.model.evalset import paired_difference
 
 KINDS = figs.KINDS
 OUTLIER_FACTOR = 6.0
@@ -24,6 +27,7 @@ TOP_RANKS = 5
 ss = st.session_state
 widgets.inject_css()
 labels = model_labels()
+plabels = ptq_labels()
 
 st.title(_("PTQ studio"))
 st.caption(
@@ -56,19 +60,30 @@ st.info(
 keys = mc.recipe_keys()
 for problem in ms.model_load_url(keys):
     st.warning(problem, icon=":material/link_off:")
-ss.setdefault(ms.RECIPE, ms.DEFAULT_RECIPE)
-ss.setdefault(ms.N_CALIB, ms.DEFAULT_N_CALIB)
+ms.pin_widgets()  # the settings re-sent on every run (see lab.model.state)
 st.header(_("Recipe"))
 c_recipe, c_n = st.columns([3, 2], vertical_alignment="bottom")
 key = c_recipe.selectbox(
-    _("Quantization recipe"), keys, key=ms.RECIPE,
+    _("Quantization recipe"), keys, key=ms.RECIPE, on_change=ms.remember, args=(ms.RECIPE,),
     format_func=lambda k: mc.recipe_info(k).title,
     help=_("TensorFlow Lite's four post-training recipes, emulated exactly, and our own schemes from quantlib."),
 )
 n_calib = c_n.slider(
-    _("Representative dataset (texts)"), 1, 32, key=ms.N_CALIB,
+    _("Representative dataset (texts)"), 1, 32, key=ms.N_CALIB, on_change=ms.remember, args=(ms.N_CALIB,),
     help=_("How many calibration texts set the activation ranges of full-integer int8 and 16x8 (and the statistics of the SmoothQuant and calibration sections below)."),
 )
+c_m, c_p = st.columns([3, 2], vertical_alignment="bottom")
+method = c_m.selectbox(
+    _("How the weights are rounded"), list(ms.METHODS), key=ms.METHOD, on_change=ms.remember, args=(ms.METHOD,),
+    format_func=lambda k: _(ms.METHOD_LABELS[k]),
+    help=_("RTN rounds every weight to the nearest grid value. GPTQ rounds the columns one by one and pushes each rounding error onto the columns not yet rounded, weighted by the calibration inputs. AWQ scales up the input channels that carry large activations before rounding and divides the previous operation by the same scales."),
+)
+n_ptq = int(ms.value(ms.PTQ_N))
+if method != "rtn":
+    n_ptq = c_p.selectbox(
+        _("GPTQ / AWQ calibration texts"), list(ms.PTQ_N_OPTIONS), key=ms.PTQ_N, on_change=ms.remember, args=(ms.PTQ_N,),
+        help=_("The representative dataset's 32 texts, then sentences of Python's documentation; never the evaluation set."),
+    )
 recipe = mc.recipe_info(key)
 mix_options = [*layers, *KINDS, *names]
 keep = st.multiselect(
@@ -88,8 +103,30 @@ elif key != "float32":
     st.caption(_("TFLite has no converter setting for this recipe."))
 
 keep_t = tuple(sorted(keep))
-result = mc.run(key, keep_t, n_calib if recipe.needs_calibration else 0)
+if method != "rtn" and (problem := mc.method_problem(key, method)) is not None:
+    reason, detail = problem
+    why = {
+        "float": _("float32 quantizes nothing"),
+        "tflite": _("TFLite's recipes round with TFLite's own int8 rules"),
+        "activations": _("this recipe also quantizes the activations ({act}), and GPTQ and AWQ here round weights only").format(act=detail),
+        "grid": _("GPTQ cannot use this grid ({problem})").format(problem=detail),
+    }[reason]
+    st.info(
+        (_("{method} is not applied: {why}. Choose NF4 weights (blocks of 64), or AWQ, which works with this grid. Shown: the recipe as it is.") if reason == "grid" else _("{method} is not applied: {why}. Choose a weight-only recipe (NF4 weights, or int4 weights, blocks of 64) to see it. Shown: the recipe as it is.")).format(method=method.upper(), why=why),
+        icon=":material/info:",
+    )
+    method = "rtn"
 ref_result = mc.run("float32")
+if method == "rtn":
+    result = mc.run(key, keep_t, n_calib if recipe.needs_calibration else 0)
+else:
+    ptq_bar = st.progress(0.0, text=_("{method}: quantizing the 36 Linears, one at a time…").format(method=method.upper()))
+
+    def on_ptq(done: int, total: int) -> None:
+        ptq_bar.progress(done / total, text=_("{method}: quantizing the 36 Linears, one at a time… {done} of {total}").format(method=method.upper(), done=done, total=total))
+
+    result = mc.run_method(key, keep_t, method, n_ptq, progress=on_ptq)
+    ptq_bar.empty()
 m = result["metrics"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(_("mean cosine to float32"), f"{m['mean_cosine']:.5f}")
@@ -101,6 +138,20 @@ st.dataframe(
     hide_index=True, width="stretch",
 )
 
+if "ptq" in result:
+    pr = result["ptq"]
+    rtn_result = mc.run(key, keep_t, 0)
+    d, se = paired_difference(ref_result["embeddings"], rtn_result["embeddings"], result["embeddings"])
+    st.markdown(
+        _("**{method}** on {n} calibration texts ({tok} tokens), {s} s of numpy emulation: on its calibration inputs, {better} of {total} Linears have a smaller output error than with RTN on the same grid (median {gain}× smaller; the least helped, {worst}, {wgain}×). On the evaluation set, which it never saw, the mean cosine to float32 is {cos} against RTN's {rcos}: {d} ± {se} per text (mean ± standard error over the {k} texts).").format(
+            method=method.upper(), n=n_ptq, tok=f"{pr['n_tokens']:,}", s=f"{pr['seconds']:.1f}", better=pr["n_better"], total=pr["n_linears"],
+            gain=f"{pr['median_gain']:.2f}", worst=pr["worst"], wgain=f"{pr['worst_gain']:.2f}",
+            cos=f"{m['mean_cosine']:.5f}", rcos=f"{rtn_result['metrics']['mean_cosine']:.5f}", d=f"{d:+.5f}", se=f"{se:.5f}", k=len(texts),
+        )
+    )
+    if method == "awq":
+        st.caption(_("The model size includes AWQ's runtime scales: where the input of a Linear also feeds the residual (q, k, v, FFN up) or comes out of GELU (FFN down), the inputs are divided by s on the fly, 4 bytes per input channel; the attention output's scales are folded into v's rows and bias."))
+
 st.subheader(_("Retrieval: which texts are closest to a query?"))
 query = st.selectbox(_("Query"), range(len(texts)), key="model_query", format_func=lambda i: texts[i])
 rank_table = figs.ranking_table(texts, ranking(ref_result["embeddings"], query), ranking(result["embeddings"], query), TOP_RANKS, labels)
@@ -111,7 +162,7 @@ st.caption(_("The {k} texts nearest to the query by cosine similarity of the emb
 # Only the open tab is computed (on_change="rerun"): the first visit runs the recipe above and
 # one section, not every study at once.
 st.divider()
-t_recipes, t_outliers, t_smooth, t_sens, t_cal = st.tabs([_(label) for label in ms.SECTIONS.values()], key=ms.TAB, on_change="rerun")
+t_recipes, t_outliers, t_smooth, t_sens, t_cal, t_methods = st.tabs([_(label) for label in ms.SECTIONS.values()], key=ms.TAB, on_change="rerun")
 # ------------------------------------------------------------------ 2. all recipes
 with t_recipes:
     if t_recipes.open:
@@ -233,5 +284,68 @@ with t_cal:
                 method=labels.get(f"method_{best_cal['method']}", best_cal["method"]), cos=f"{best_cal['metrics']['mean_cosine']:.6f}"
             )
         )
+
+# ------------------------------------------------------------------ 7. GPTQ and AWQ
+with t_methods:
+    if t_methods.open:
+        mrows = mc.cached_method_rows(n_ptq)
+        if mrows is None:
+            st.markdown(
+                _("RTN, GPTQ and AWQ on the same grids at 4, 3 and 2 bits ({grids}; every Linear), GPTQ and AWQ calibrated on {n} texts: nine quantizations of the whole model, about half a minute of numpy on two cores (then kept for every session).").format(
+                    grids=", ".join(mc.METHOD_GRIDS), n=n_ptq
+                )
+            )
+            if st.button(_("Compare the methods"), key="model_run_methods", icon=":material/play_arrow:"):
+                mbar = st.progress(0.0, text=_("Quantizing…"))
+
+                def on_method(done: int, total: int, what: str) -> None:
+                    mbar.progress(min(done / total, 1.0), text=_("Quantizing… {done} of {total} ({what})").format(done=int(done), total=total, what=what))
+
+                mrows = mc.method_rows(n_ptq, on_method)
+                mbar.empty()
+    if t_methods.open and mrows is not None:
+        dist = [{**r, "dist": 1 - r["mean_cosine"]} for r in mrows]
+        st.plotly_chart(pfigs.methods_figure(dist, "dist", _("1 − mean cosine to float32"), labels=plabels), key="model_methods_chart", config=PLOTLY_CONFIG)
+        st.caption(_("Lower is better: how far the sentence embeddings move from float32's. Compare the three lines at each number of bits: the gap between RTN and the others is what the calibration bought."))
+        st.dataframe(
+            pfigs.methods_table(
+                [
+                    {
+                        **r,
+                        "cos": f"{r['mean_cosine']:.5f}",
+                        "d": "" if r["method"] == "rtn" else f"{r['d_cos']:+.5f} ± {r['d_cos_se']:.5f}",
+                        "nn": f"{100 * r['nn_agreement']:.0f}%",
+                        "better": f"{r['ptq']['n_better']} / {r['ptq']['n_linears']}" if "ptq" in r else "",
+                        "gain": f"{r['ptq']['median_gain']:.2f}×" if "ptq" in r else "",
+                        "secs": f"{r['seconds']:.1f}",
+                    }
+                    for r in mrows
+                ],
+                {"cos": labels["col_mean_cos"], "d": _("cosine gained over RTN (per text)"), "nn": labels["col_nn"], "better": plabels["col_linears_better"], "gain": plabels["col_mean_gain"], "secs": plabels["col_seconds"]},
+                plabels,
+            ),
+            hide_index=True, width="stretch",
+        )
+        st.caption(_("± is the standard error over the evaluation texts of each text's cosine gained over RTN. “Linears better than RTN” and the gain are measured on the calibration inputs; the cosines on the evaluation set, which neither method saw. Seconds: numpy emulation on this machine, not hardware speed."))
+        findings = []
+        for grid in mc.METHOD_GRIDS:
+            by = {r["method"]: r for r in mrows if r["grid"] == grid}
+            base = by["rtn"]
+            for mth in ("gptq", "awq"):
+                r = by[mth]
+                noise = 2 * r["d_cos_se"]
+                if r["d_cos"] > noise:
+                    verdict = _("{m} brings the embeddings closer to float32 than RTN: mean cosine {a} → {b}")
+                elif r["d_cos"] < -noise:
+                    verdict = _("{m} moves the embeddings further from float32 than RTN: mean cosine {a} → {b}, worse than RTN here")
+                else:
+                    verdict = _("{m} and RTN are within noise (mean cosine {a} and {b}; the difference is under two standard errors, {n})")
+                findings.append(
+                    _("{grid}: ").format(grid=grid)
+                    + verdict.format(m=mth.upper(), a=f"{base['mean_cosine']:.5f}", b=f"{r['mean_cosine']:.5f}", n=f"{noise:.5f}")
+                    + _("; on its calibration inputs the median Linear's error is {g}× smaller than RTN's.").format(g=f"{r['ptq']['median_gain']:.2f}")
+                )
+        st.markdown("\n".join(f"- {f}" for f in findings))
+        st.caption(_("A large gain on the calibration inputs with little or none on the evaluation set means the method fitted its calibration texts: each Linear's error is measured on the inputs it was tuned on. The language model page (/llm) shows one layer up close, column by column."))
 
 ms.model_write_url()

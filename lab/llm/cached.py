@@ -171,25 +171,8 @@ def evaluate(
     if found is None:
         t0 = time.perf_counter()
         qm = _quantized(weights, emb, keep, ptq, progress)
-        found = store.put(key, {**_evaluate(qm, act, time.perf_counter() - t0), "ptq": _ptq_summary(qm.report)})
+        found = store.put(key, {**_evaluate(qm, act, time.perf_counter() - t0), "ptq": qm.report.summary()})
     return found
-
-
-def _ptq_summary(rep) -> dict:
-    errs = list(rep.errors.values())
-    gains = np.array([e.gain for e in errs], float)
-    return {
-        "method": rep.method,
-        "n_linears": len(errs),
-        "n_better": int(sum(e.method <= e.rtn * (1 + 1e-6) for e in errs)),
-        "median_gain": float(np.median(gains)) if gains.size else float("nan"),
-        "worst": min(errs, key=lambda e: e.gain).name if errs else "",
-        "worst_gain": float(gains.min()) if gains.size else float("nan"),
-        "n_tokens": rep.n_tokens,
-        "seconds": rep.seconds,
-        "rtn_linears": len(rep.rtn_linears),
-        "alphas": [float(v.alpha) for v in rep.searches.values()],
-    }
 
 
 def _evaluate(qm, act: str | None, seconds_quantize: float) -> dict:

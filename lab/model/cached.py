@@ -22,20 +22,26 @@ import streamlit as st
 from lab.core.cached import shared_store
 
 __all__ = [
+    "METHOD_GRIDS",
     "available",
+    "cached_method_rows",
     "calibration",
     "calibration_study",
     "eval_batch",
     "eval_inputs",
     "eval_texts",
     "linear_names",
+    "method_problem",
+    "method_rows",
     "model",
     "outlier_stats",
     "outliers",
+    "ptq_batch",
     "recipe_info",
     "recipe_keys",
     "reference",
     "run",
+    "run_method",
     "sensitivity",
     "smooth_table",
     "smooth_variants",
@@ -251,3 +257,92 @@ def calibration_study(name: str, n: int = 16) -> dict:
             for r in rows
         ],
     }
+
+
+# ------------------------------------------------------------------ GPTQ and AWQ
+METHOD_GRIDS = ("int4:block=64", "int3:block=64", "int2:block=64")  # the methods compared at 4, 3, 2 bits
+_PTQ_MAX = 24
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def ptq_batch(n: int):
+    """The tokenized calibration texts of GPTQ and AWQ (:func:`quantlib.model.ptq.calibration_batch`)."""
+    from quantlib.model.ptq import calibration_batch
+
+    return calibration_batch(n)
+
+
+def method_problem(key: str, method: str):
+    """Why ``method`` does not apply to recipe ``key`` (``(reason, detail)``), or None."""
+    from quantlib.model.ptq import method_problem as problem
+
+    return problem(key, method, model())
+
+
+def _run_method(recipe, method: str, n: int, act_order: bool, clip: bool, progress) -> dict:
+    from quantlib.model.ptq import run_method as run_ptq
+
+    t0 = time.perf_counter()
+    res, rep = run_ptq(model(), recipe, method, eval_batch(), reference(), act_order=act_order, clip=clip, calib_batch=ptq_batch(n), progress=progress)
+    return {
+        "key": res.recipe.key,
+        "title": res.recipe.title,
+        "embeddings": res.embeddings,
+        "metrics": res.metrics.as_dict(),
+        "size": res.size.total,
+        "float32_size": res.size.float32_total,
+        "seconds": time.perf_counter() - t0,
+        "ptq": rep.summary(),
+    }
+
+
+def run_method(key: str, keep: tuple[str, ...], method: str, n: int, act_order: bool = False, clip: bool = False, progress=None) -> dict:
+    """Recipe ``key`` (a weight-only recipe; ``keep`` in float32) with its weights rounded by
+    GPTQ or AWQ on ``n`` calibration texts: :func:`run`'s dict plus ``ptq``, the method's
+    :meth:`~quantlib.ptq.report.PTQReport.summary`.  ``progress(done, total)`` per Linear or
+    group while computing; memoized for every session."""
+    cache_key = (key, keep, method, n, act_order and method == "gptq", clip and method == "awq")
+    store = shared_store("model_ptq", _PTQ_MAX)
+    found = store.get(cache_key)
+    if found is None:
+        found = store.put(cache_key, _run_method(_recipe(key, keep), method, n, cache_key[4], cache_key[5], progress))
+    return found
+
+
+def cached_method_rows(n: int) -> list[dict] | None:
+    """The methods compared on ``n`` calibration texts if some session has computed them."""
+    return shared_store("model_methods", 4).get(n)
+
+
+def method_rows(n: int, progress=None) -> list[dict]:
+    """RTN, GPTQ and AWQ at 4, 3 and 2 bits (:data:`METHOD_GRIDS`, every Linear) on ``n``
+    calibration texts: a row per run with ``grid``, ``bits``, ``method``, the metrics,
+    ``d_cos`` / ``d_cos_se`` (mean and standard error over the evaluation texts of the cosine
+    gained over RTN on the same grid, :func:`quantlib.model.evalset.paired_difference`), the
+    seconds and (GPTQ, AWQ) the report's summary.  ``progress(done, total, label)``."""
+    from quantlib.model.evalset import paired_difference
+    from quantlib.model.ptq import run_method as run_ptq
+    from quantlib.model.recipes import custom_recipe
+    from quantlib.schemes import parse_scheme
+
+    store = shared_store("model_methods", 4)
+    found = store.get(n)
+    if found is not None:
+        return found
+    runs = [(g, m) for g in METHOD_GRIDS for m in ("rtn", "gptq", "awq")]
+    rows, base = [], {}
+    for i, (grid, method) in enumerate(runs):
+        if progress is not None:
+            progress(i, len(runs), f"{grid} {method.upper()}")
+        t0 = time.perf_counter()
+        res, rep = run_ptq(model(), custom_recipe(grid), method, eval_batch(), reference(), calib_batch=ptq_batch(n))
+        if method == "rtn":
+            base[grid] = res.embeddings
+        d, se = paired_difference(reference(), base[grid], res.embeddings)
+        row = {"grid": grid, "bits": parse_scheme(grid).bits, "method": method, **res.metrics.as_dict(), "size": res.size.total, "d_cos": d, "d_cos_se": se, "seconds": time.perf_counter() - t0}
+        if rep is not None:
+            row["ptq"] = rep.summary()
+        rows.append(row)
+    if progress is not None:
+        progress(len(runs), len(runs), "")
+    return store.put(n, rows)

@@ -36,6 +36,8 @@ __all__ = [
     "EVAL_TEXTS",
     "EvalMetrics",
     "compare",
+    "cosines",
+    "paired_difference",
     "ranking",
     "similarity",
     "unk_fraction",
@@ -136,6 +138,25 @@ class EvalMetrics:
         return asdict(self)
 
 
+def cosines(ref: np.ndarray, emb: np.ndarray) -> np.ndarray:
+    """Per text: the cosine between its embedding in ``emb`` and in ``ref`` (float64)."""
+    r = np.asarray(ref, np.float64)
+    e = np.asarray(emb, np.float64)
+    if r.shape != e.shape or r.ndim != 2:
+        raise ValueError(f"need two (n, d) arrays of one shape, got {r.shape} and {e.shape}")
+    return (r * e).sum(axis=1) / (np.linalg.norm(r, axis=1) * np.linalg.norm(e, axis=1))
+
+
+def paired_difference(ref: np.ndarray, base: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    """How much closer to ``ref`` ``other`` is than ``base``, text by text: the mean over the
+    texts of cos(other) − cos(base), and its standard error (sample std / √n).  Worked number:
+    cosines [0.90, 0.94] for base and [0.95, 0.95] for other -> differences [0.05, 0.01],
+    mean 0.03 ± 0.02."""
+    d = cosines(ref, other) - cosines(ref, base)
+    se = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan")
+    return float(d.mean()), se
+
+
 def compare(ref: np.ndarray, emb: np.ndarray, size_bytes: int | None = None) -> EvalMetrics:
     """Metrics of ``emb`` against the float32 embeddings ``ref`` (both (n, d), rows normalised)."""
     r = np.asarray(ref, np.float64)
@@ -144,7 +165,7 @@ def compare(ref: np.ndarray, emb: np.ndarray, size_bytes: int | None = None) -> 
         raise ValueError(f"need two (n >= 2, d) arrays of one shape, got {r.shape} and {e.shape}")
     rn = r / np.linalg.norm(r, axis=1, keepdims=True)
     en = e / np.linalg.norm(e, axis=1, keepdims=True)
-    cos = (rn * en).sum(axis=1)
+    cos = cosines(r, e)
     Sr, Se = rn @ rn.T, en @ en.T
     n = r.shape[0]
     k = min(3, n - 1)

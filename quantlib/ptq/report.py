@@ -27,3 +27,23 @@ class PTQReport:
     trace: GPTQTrace | None = None
     trace_h: np.ndarray | None = None
     rtn_linears: tuple = ()
+
+    def summary(self) -> dict:
+        """Plain numbers for a page: ``n_linears``, ``n_better`` (error at most RTN's),
+        ``median_gain`` and the least helped Linear (``worst``, ``worst_gain``; gain = RTN's
+        error / the method's, so 2.0 means half RTN's error), ``n_tokens``, ``seconds``,
+        ``rtn_linears`` (how many the method left to RTN) and AWQ's ``alphas``."""
+        errs = list(self.errors.values())
+        gains = np.array([e.gain for e in errs], float)
+        return {
+            "method": self.method,
+            "n_linears": len(errs),
+            "n_better": int(sum(e.method <= e.rtn * (1 + 1e-6) for e in errs)),
+            "median_gain": float(np.median(gains)) if gains.size else float("nan"),
+            "worst": min(errs, key=lambda e: e.gain).name if errs else "",
+            "worst_gain": float(gains.min()) if gains.size else float("nan"),
+            "n_tokens": self.n_tokens,
+            "seconds": self.seconds,
+            "rtn_linears": len(self.rtn_linears),
+            "alphas": [float(v.alpha) for v in self.searches.values()],
+        }
