@@ -119,3 +119,22 @@ def test_trace_state_ends_at_the_quantized_matrix():
     np.testing.assert_allclose(t.state(64), r.weight, atol=0)
     np.testing.assert_allclose(t.state(0), w, atol=0)
     assert t.pushed(0).shape == (16, 63)
+
+
+@pytest.mark.parametrize("n", [3, 300, 700])
+def test_inverse_cholesky_is_the_references_factor(n):
+    """U equals the reference's route (invert H + lambda I, then its upper Cholesky factor),
+    also past the size where :func:`lower_inverse` splits the matrix in halves."""
+    from quantlib.ptq.gptq import lower_inverse
+
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((2 * n + 5, n))
+    h = 2 * x.T @ x
+    U, lam = inverse_cholesky(h, 0.01)
+    assert lam == pytest.approx(0.01 * np.mean(np.diag(h)))
+    ref = np.linalg.cholesky(np.linalg.inv(h + lam * np.eye(n))).T
+    np.testing.assert_allclose(U, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
+    assert np.all(np.tril(U, -1) == 0)
+    L = np.linalg.cholesky(h)
+    np.testing.assert_allclose(lower_inverse(L, base=64) @ L, np.eye(n), atol=1e-9)
+    np.testing.assert_array_equal(lower_inverse(np.array([[2.0, 0], [1, 4]])), [[0.5, 0], [-0.125, 0.25]])
