@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab.core.i18n import translate
 from quantlib import FORMATS
+from quantlib.exact import code_value, decompose, round_value
 from tests.apptest import APP, open_page, rerun_ok
 
 BITS_PAGE = "app_pages/bits.py"
@@ -35,7 +36,12 @@ def box(at: AppTest, key: str) -> str:
 
 def stored(at: AppTest) -> str:
     """The exact stored value (the code block under 'Exact stored value')."""
-    return at.code[1].value
+    return at.code[0].value
+
+
+def latex(at: AppTest) -> list[str]:
+    """Every st.latex formula on the page, in order (the code's formula first)."""
+    return [e.value for e in at.get("latex")]
 
 
 # ------------------------------------------------------------------ smoke
@@ -52,7 +58,8 @@ def test_defaults_run():
     at = open_bits()
     assert box(at, "bits_hex") == "0x3DCCCCCD"  # float32, 0.1
     assert len(at.error) == 0
-    assert [s.value for s in at.subheader][:2] == ["Bits", "Stored value"]
+    heads = [s.value for s in at.subheader]
+    assert heads[0] == "About float32" and heads[1:3] == ["Bits", "Stored value"]
 
 
 # ------------------------------------------------------------------ URL in
@@ -329,3 +336,164 @@ def test_every_format_with_awkward_values(name):
     for key in keys:
         at.button(key=key).click()
         rerun_ok(at)
+
+
+# ------------------------------------------------------------------ formulas with the live numbers
+def test_formula_float32_0_1_has_its_numbers():
+    at = open_bits(format="float32", value="0.1")
+    tex = latex(at)[0]
+    assert "2^{e-\\mathrm{bias}}\\cdot(1+m)" in tex
+    assert "2^{E-1}-1 = 2^{7}-1 = 127" in tex
+    assert "2^{123-127}" in tex  # e = 123, bias 127
+    assert "2^{-1}+2^{-4}+2^{-5}+2^{-8}+\\cdots" in tex and "\\tfrac{5033165}{8388608}" in tex
+    assert "= 0.100000001490116119384765625" in tex
+    assert "e = 123 minus the bias 127" in texts(at)
+
+
+def test_formula_subnormal_code():
+    at = open_bits(format="float32", hex="1")
+    tex = latex(at)[0]
+    assert "2^{1-\\mathrm{bias}}\\cdot(0+m)" in tex and "2^{1-127}" in tex
+    assert "m &= \\textstyle\\sum_{n=1}^{23} b_n 2^{-n} = 2^{-23}" in tex
+    assert "\\approx 1.4012984643248171\\times 10^{-45}" in tex
+    assert "subnormal form" in texts(at)
+
+
+def test_formula_e8m0_is_a_power_of_two():
+    at = open_bits(format="float8_e8m0fnu", hex="80")
+    tex = latex(at)[0]
+    assert "x &= 2^{e-\\mathrm{bias}}" in tex and "2^{128-127}" in tex and "&= 2" in tex
+    assert "(-1)" not in tex and "m &=" not in tex  # no sign bit, no mantissa
+
+
+def test_formula_fnuz_says_its_bias():
+    at = open_bits(format="float8_e4m3fnuz", value="1")
+    tex = latex(at)[0]
+    assert "\\mathrm{bias} &= 8 \\;\\ne\\; 2^{E-1}-1 = 7" in tex and "2^{8-8}" in tex
+    assert "uses bias 8, one more than 2^(E−1)−1 = 7" in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("query", "needle", "said"),
+    [
+        ({"format": "float32", "value": "nan"}, "m = 4194304 \\ne 0 \\;\\Rightarrow\\; \\mathrm{NaN}", "is NaN"),
+        ({"format": "float8_e4m3fnuz", "hex": "80"}, "s = 1,\\; e = 0,\\; m = 0 \\;\\Rightarrow\\; \\mathrm{NaN}", "is NaN"),
+        ({"format": "float32", "value": "-inf"}, "x = -\\infty", "reserved for infinity"),
+        ({"format": "float32", "value": "-0"}, "e = 0,\\; m = 0 \\;\\Rightarrow\\; x = -0", "this code is -0"),
+    ],
+)
+def test_special_codes_say_what_they_are(query, needle, said):
+    at = open_bits(**query)
+    tex = latex(at)[0]
+    assert needle in tex and "bias" not in tex
+    assert said in texts(at)
+
+
+# ------------------------------------------------------------------ fixes
+def test_half_ulp_sentence_only_when_true():
+    at = open_bits(format="float32", value="0.1")
+    assert "never errs by more than ½ ulp" in texts(at)
+    at = open_bits(format="float8_e4m3fn", value="500", saturate="1")
+    assert stored(at) == "448"
+    assert "never errs by more than ½ ulp" not in texts(at)
+    assert "Overflow, clamped." in texts(at) and "*Saturate* is on" in texts(at)
+    at = open_bits(format="float4_e2m1fn", value="100")  # no inf, no NaN: clamped without Saturate
+    assert stored(at) == "6"
+    assert "never errs by more than ½ ulp" not in texts(at) and "has no infinity and no NaN" in texts(at)
+    at = open_bits(format="float8_e8m0fnu", value="1e-60")  # no zero: the smallest value
+    assert "never errs by more than ½ ulp" not in texts(at) and "Below the smallest value." in texts(at)
+
+
+def test_negative_zero_is_shown_as_minus_zero():
+    at = open_bits(format="float32", value="-0")
+    md = "\n".join(m.value for m in at.markdown)
+    assert '<td class="ql-mono">-0</td>' in md  # neighbours: this code
+    df = at.dataframe[0].value
+    values = dict(zip(df.iloc[:, 0], df["Stored value"]))
+    assert values["float32"] == "-0" and values["bfloat16"] == "-0"
+    assert values["float8_e4m3fnuz"] == "0"  # fnuz has no -0
+    at = open_bits(format="float32", hex="80000001")  # -smallest subnormal: code − 1 is -0
+    assert at.button(key="bits_down").label.endswith("· -0")
+    at = open_bits(format="float32", hex="1")  # next down of 2^-149 is +0, shown as 0
+    md = "\n".join(m.value for m in at.markdown)
+    assert '<td class="ql-mono">0x00000000</td><td class="ql-mono">0</td>' in md
+    assert at.button(key="bits_down").label.endswith("· 0")
+
+
+def test_custom_layout_out_of_range_in_url_is_reported():
+    at = open_bits(format="custom", e="99", m="4")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "e='99' is outside 1…16: 16 is used." in warnings
+    assert at.number_input(key="bits_fmt_e").value == 16
+    assert at.query_params["e"] == "16"
+    at = open_bits(format="custom", e="8", m="70")
+    assert "m='70' is outside 0…55: 55 is used." in " ".join(w.value for w in at.warning)
+    assert not at.error
+
+
+# ------------------------------------------------------------------ cast view
+def cast_result(at: AppTest) -> str:
+    """The cast view's result line (markdown starting with **Result**)."""
+    return next(m.value for m in at.markdown if m.value.startswith("**Result**"))
+
+
+@pytest.mark.parametrize(
+    ("src", "value", "dst", "needle"),
+    [
+        ("float32", "0.1", "bfloat16", "round up by one"),
+        ("float32", "1.00390625", "bfloat16", "the last kept bit is already 0"),  # 1 + 2^-8: tie, even stays
+        ("float32", "0.0009765625", "float8_e4m3fn", "Underflow to zero"),  # 2^-10: half of 2^-9, tie to 0
+        ("float32", "0.001", "float8_e4m3fn", "Underflow to a subnormal"),
+        ("float32", "500", "float8_e4m3fn", "it becomes NaN"),
+        ("float32", "70000", "float16", "it becomes ±∞"),
+        ("float32", "100", "float4_e2m1fn", "neither inf nor NaN"),
+        ("bfloat16", "0.1", "float32", "zeros are appended"),
+        ("float32", "1e-40", "float8_e8m0fnu", "has no zero: a value below"),  # a float32 subnormal
+        ("float32", "0", "float8_e8m0fnu", "has no zero, so 0 becomes NaN"),
+    ],
+)
+def test_cast_view_equals_quantlib(src, value, dst, needle):
+    at = open_bits(format=src, value=value, cast=dst)
+    code = round_value(value, src)
+    want = decompose(round_value(code_value(code, src), dst), dst)
+    assert f"**{want.hex}**" in cast_result(at)
+    assert needle in texts(at)
+    assert at.query_params.get("cast") == (None if dst == "bfloat16" else dst)  # the default is left out
+
+
+def test_cast_view_default_rebias_and_dropped_bits():
+    at = open_bits(format="float32", value="0.1")
+    assert at.selectbox(key="bits_cast_fmt").value == "bfloat16"
+    assert "cast" not in at.query_params  # the default target is left out of the URL
+    assert "= 123 - 127 + 127 = 123" in latex(at)[1]
+    assert "**0x3DCD**" in cast_result(at)
+    assert "<s " in "\n".join(m.value for m in at.markdown)  # the dropped bits, struck through
+
+
+def test_cast_view_target_picker_saturate_and_url():
+    at = open_bits(format="float32", value="500")
+    at.selectbox(key="bits_cast_fmt").set_value("float8_e4m3fn")
+    rerun_ok(at)
+    assert at.query_params["cast"] == "float8_e4m3fn"
+    assert "**0x7F**" in cast_result(at)
+    at.toggle(key="bits_cast_saturate").set_value(True)
+    rerun_ok(at)
+    assert at.query_params["cast_sat"] == "1"
+    assert "**0x7E**" in cast_result(at) and "Overflow, saturated." in texts(at)
+    at.selectbox(key="bits_cast_fmt").set_value("custom")
+    rerun_ok(at)
+    assert at.query_params["cast"] == "custom" and at.query_params["cast_e"] == "4"
+
+
+def test_cast_view_specials_and_bad_url():
+    at = open_bits(format="float32", value="nan", cast="float4_e2m1fn")
+    assert any("has no NaN, so this NaN cannot be cast" in e.value for e in at.error)
+    at = open_bits(format="float32", value="-0", cast="float8_e4m3fnuz")
+    assert "−0 becomes +0" in texts(at) and "**0x00**" in cast_result(at)
+    at = open_bits(format="float32", value="0.1", cast="fp4")
+    assert any("cast='fp4' ignored" in w.value for w in at.warning)
+    assert at.selectbox(key="bits_cast_fmt").value == "bfloat16"
+    at = open_bits(format="float32", value="1.5", cast="custom", cast_e="99", cast_m="2", cast_nonfinite="fn")
+    assert any("cast_e='99' is outside 1…16: 16 is used." in w.value for w in at.warning)
+    assert at.number_input(key="bits_cast_fmt_e").value == 16
+    assert "**0x" in cast_result(at)

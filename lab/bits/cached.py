@@ -9,6 +9,7 @@ import streamlit as st
 
 from quantlib import FORMATS, FloatFormat
 from quantlib import exact
+from quantlib.exact.cast_steps import CastSteps, cast_steps
 
 
 from lab.core.cached import FormatKey, resolve_format
@@ -19,13 +20,13 @@ class Inspection:
     """Everything the Bit Inspector shows about one code."""
 
     info: exact.CodeInfo
-    typed: exact.ExactValue | None         # the parsed input when a decimal was typed
-    error: exact.ConversionError | None    # its conversion error
-    down: exact.CodeInfo | None            # next_down, decomposed
-    up: exact.CodeInfo | None              # next_up, decomposed
+    typed: exact.ExactValue | None  # the parsed input when a decimal was typed
+    error: exact.ConversionError | None  # its conversion error
+    down: exact.CodeInfo | None  # next_down, decomposed
+    up: exact.CodeInfo | None  # next_up, decomposed
     ulp: Fraction | None
-    code_minus: exact.CodeInfo             # the code − 1 (wrapping), decomposed
-    code_plus: exact.CodeInfo              # the code + 1 (wrapping), decomposed
+    code_minus: exact.CodeInfo  # the code − 1 (wrapping), decomposed
+    code_plus: exact.CodeInfo  # the code + 1 (wrapping), decomposed
 
 
 def _rng_for(rounding: str, seed: int):
@@ -96,3 +97,13 @@ def all_formats(text: str, rounding: str, saturate: bool, seed: int) -> list[For
             continue
         rows.append(FormatRow(name, fmt, exact.decompose(code, fmt), exact.conversion_error(typed, code, fmt), None))
     return rows
+
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def cast(fmt_key: FormatKey, code: int, dst_key: FormatKey, saturate: bool) -> tuple[CastSteps, exact.ConversionError | None]:
+    """The cast of ``code`` to the target format step by step, and its error against the
+    source's exact value (None when the target cannot hold it at all)."""
+    src, dst = resolve_format(fmt_key), resolve_format(dst_key)
+    steps = cast_steps(code, src, dst, saturate=saturate)
+    error = exact.conversion_error(exact.code_value(code, src), steps.code, dst) if steps.code is not None else None
+    return steps, error

@@ -2,30 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
+from quantlib import get_format
 
 from lab.core.i18n import LANG_KEY, _
-from lab.core.state import ROUNDINGS, Param, custom_to_query, format_from_query, format_to_query, params_to_query, query_dict, read_params, url_is_new
+from lab.core.state import (
+    CUSTOM,
+    ROUNDINGS,
+    Param,
+    custom_format_params,
+    custom_to_query,
+    format_from_query,
+    format_to_query,
+    params_to_query,
+    query_dict,
+    read_params,
+    url_is_new,
+)
 
 
 class BITS:
     """Session-state keys of the Bit Inspector (``/bits``)."""
 
     page = "bits"
-    fmt = "bits_fmt"            # format picker (and bits_fmt_e, _m, _bias, _nonfinite, _signed)
+    fmt = "bits_fmt"  # format picker (and bits_fmt_e, _m, _bias, _nonfinite, _signed)
     rounding = "bits_rounding"
     seed = "bits_seed"
     saturate = "bits_saturate"
-    value = "bits_value"        # decimal text box
-    hex = "bits_hex"            # hex text box
-    bin = "bits_bin"            # binary text box
-    model = "bits_model"        # dict: what the user last set (see bits_model)
-    notes = "bits_url_notes"    # warnings from the last URL load
+    value = "bits_value"  # decimal text box
+    hex = "bits_hex"  # hex text box
+    bin = "bits_bin"  # binary text box
+    model = "bits_model"  # dict: what the user last set (see bits_model)
+    notes = "bits_url_notes"  # warnings from the last URL load
+    cast_fmt = "bits_cast_fmt"  # the cast view's target format picker (and bits_cast_fmt_e, ...)
+    cast_saturate = "bits_cast_saturate"
+    cast_open = "bits_cast_open"  # True once the URL named a cast: its expander opens
 
     default_format = "float32"
+    default_cast = "bfloat16"  # float32 0.1 -> bfloat16 rounds up: 0.10009765625
     default_value = "0.1"
     default_seed = 0
 
@@ -34,8 +52,18 @@ PARAMS = (
     Param("rounding", BITS.rounding, "choice", default=ROUNDINGS[0], options=ROUNDINGS),
     Param("seed", BITS.seed, "int", default=BITS.default_seed, lo=0),
     Param("saturate", BITS.saturate, "bool", default=False),
+    Param("cast_sat", BITS.cast_saturate, "bool", default=False),
 )
-"""The Bit Inspector's plain URL parameters (besides the format and the one input)."""
+"""The Bit Inspector's plain URL parameters (besides the formats and the one input)."""
+
+CAST_PREFIX = "cast_"
+CAST_CUSTOM = tuple(replace(p, name=CAST_PREFIX + p.name) for p in custom_format_params(BITS.cast_fmt))
+"""The cast target's custom layout in the URL: ``cast=custom&cast_e=4&cast_m=3&cast_nonfinite=fn``."""
+
+WIDGET_LIMITS = {"e": (1, 16), "bias": (-(2**20), 2**20)}
+"""What a custom layout from the URL may hold (FloatFormat: 1 to 16 exponent bits; the bias
+box: ±2^20); the mantissa may have up to 64 − sign − E bits.  Streamlit would silently
+replace a value outside its number box's range, so the page clamps it and says so."""
 
 
 def bits_model() -> dict[str, Any]:
@@ -68,7 +96,65 @@ def bits_defaults() -> None:
     ss.setdefault(BITS.rounding, ROUNDINGS[0])
     ss.setdefault(BITS.seed, BITS.default_seed)
     ss.setdefault(BITS.saturate, False)
+    ss.setdefault(BITS.cast_fmt, BITS.default_cast)
+    ss.setdefault(BITS.cast_saturate, False)
     bits_model()
+
+
+def custom_range_notes(qp: dict[str, str], key: str, prefix: str = "") -> list[str]:
+    """Clamp a custom layout's E, M and bias from the URL into what the picker ``key`` can hold,
+    with a note for each value changed (``?e=99`` -> "URL parameter e='99' is outside 1…16:
+    16 is used."); unreadable values were already reported by :func:`format_from_query`."""
+    ss = st.session_state
+    if ss.get(key) != CUSTOM:
+        return []
+    notes: list[str] = []
+    for field in ("e", "m", "bias"):
+        name = prefix + field
+        if name not in qp or qp[name].strip() in ("", "auto"):
+            continue
+        if field == "m":
+            lo, hi = 0, 64 - int(bool(ss.get(key + "_signed", True))) - int(ss.get(key + "_e") or 1)
+        else:
+            lo, hi = WIDGET_LIMITS[field]
+        try:
+            value, note = Param(name, key + "_" + field, "int", lo=lo, hi=hi).read(qp[name])
+        except ValueError:
+            continue
+        if note:
+            notes.append(note)
+            ss[key + "_" + field] = value
+    return notes
+
+
+def cast_from_query(qp: dict[str, str]) -> list[str]:
+    """Apply ``cast`` (a format name, or ``custom`` with ``cast_e`` …) to the cast picker."""
+    if "cast" not in qp:
+        return []
+    ss = st.session_state
+    ss[BITS.cast_open] = True
+    name = qp["cast"].strip()
+    if name.lower() == CUSTOM:
+        ss[BITS.cast_fmt] = CUSTOM
+        params = CAST_CUSTOM
+        if qp.get(CAST_PREFIX + "bias", "x").strip() in ("", "auto"):  # the layout's own bias
+            ss[BITS.cast_fmt + "_bias"] = None
+            params = tuple(p for p in params if p.name != CAST_PREFIX + "bias")
+        notes = read_params(qp, params)
+        return notes + custom_range_notes(qp, BITS.cast_fmt, CAST_PREFIX)
+    try:
+        ss[BITS.cast_fmt] = get_format(name).name
+    except ValueError as exc:
+        return [_("URL parameter cast={value!r} ignored: {reason}").format(value=name, reason=exc)]
+    return []
+
+
+def cast_to_query() -> dict[str, str]:
+    """``{"cast": "float8_e4m3fn"}``, the custom layout as ``cast_e`` …, or {} for the default."""
+    params = format_to_query(BITS.cast_fmt)
+    if params.get("format") == BITS.default_cast:
+        return {}
+    return {("cast" if k == "format" else CAST_PREFIX + k): v for k, v in params.items()}
 
 
 def bits_load_url() -> None:
@@ -78,16 +164,16 @@ def bits_load_url() -> None:
         return
     qp = query_dict()
     notes = format_from_query(qp, BITS.fmt)
+    notes += custom_range_notes(qp, BITS.fmt)
     model = bits_model()
     ss = st.session_state
     notes += read_params(qp, PARAMS)
+    if "cast_sat" in qp:
+        ss[BITS.cast_open] = True
+    notes += cast_from_query(qp)
     given = [p for p in ("value", "hex", "bin") if p in qp]
     if len(given) > 1:
-        notes.append(
-            _("The URL gives {params}; only one input is used: {used}.").format(
-                params=", ".join(given), used=given[-1]
-            )
-        )
+        notes.append(_("The URL gives {params}; only one input is used: {used}.").format(params=", ".join(given), used=given[-1]))
     if given:
         p = given[-1]
         if p == "value":
@@ -111,6 +197,7 @@ def bits_url(model: dict[str, Any], shown_hex: str | None, shown_bin: str | None
     elif shown_hex is not None:
         params["hex"] = shown_hex.removeprefix("0x")
     params.update(params_to_query(PARAMS))
+    params.update(cast_to_query())
     params.pop("seed", None)
     if ss.get(BITS.rounding) == "stochastic":  # the seed matters only there, and is always written there
         params["seed"] = str(int(ss.get(BITS.seed, BITS.default_seed)))

@@ -12,6 +12,20 @@ from quantlib import exact
 from lab.core.display import COLORS, approx
 from lab.core.i18n import _
 
+_ROW_CSS = """
+<style>
+/* one bit per narrow button, so a 32-bit word is one row at 1280 px (it wraps on a phone) */
+.st-key-bitrow .stButton button { min-width: 1.3rem; width: 1.3rem; min-height: 2rem; padding: 0; }
+.st-key-bitrow .stButton button p { font-size: 0.92rem; }
+.st-key-bitrow [data-testid="stHorizontalBlock"], .st-key-bitrow .stHorizontalBlock { gap: 2px; }
+</style>
+"""
+
+
+def bits_css() -> None:
+    """The Bit Inspector's own styles (narrow bit buttons); style-only st.html takes no space."""
+    st.html(_ROW_CSS)
+
 
 def bit_toggles(info: exact.CodeInfo, *, on_set: Callable[[int], None]) -> None:
     """One button per bit, most significant first, grouped S / E / M with coloured borders.
@@ -67,9 +81,7 @@ def fields_html(info: exact.CodeInfo, kind_label: str) -> str:
         e_meaning = kind_label
     rows.append(("E", _("exponent"), info.exponent_bits, str(info.exponent_field), e_meaning))
     if info.mantissa_bits:
-        m_meaning = (
-            _("significand {sig}").format(sig=approx(info.significand, 12)) if info.significand is not None else kind_label
-        )
+        m_meaning = _("significand {sig}").format(sig=approx(info.significand, 12)) if info.significand is not None else kind_label
         rows.append(("M", _("mantissa"), info.mantissa_bits, str(info.mantissa_field), m_meaning))
     head = "".join(f"<th>{h}</th>" for h in (_("Field"), _("Bits"), _("Integer"), _("Meaning")))
     body = "".join(
