@@ -33,5 +33,6 @@ pages = [
     st.Page("app_pages/llm.py", title=_("Language model"), icon=":material/chat:", url_path="llm"),
     st.Page("app_pages/amp.py", title=_("Mixed precision training"), icon=":material/speed:", url_path="amp"),
     st.Page("app_pages/qat.py", title=_("Quantization-aware training"), icon=":material/school:", url_path="qat"),
+    st.Page("app_pages/cost.py", title=_("Smaller, not faster"), icon=":material/memory_alt:", url_path="cost"),
 ]
 st.navigation(pages).run()

@@ -27,6 +27,8 @@ st.page_link("app_pages/amp.py", label=_("Mixed precision training"), icon=":mat
 st.caption(_("Train a small network on handwritten digits, live, in float32, float16, bfloat16 or FP8: gradients that flush to zero, weight updates that are lost, and how a float32 master copy and loss scaling fix them."))
 st.page_link("app_pages/qat.py", label=_("Quantization-aware training"), icon=":material/school:")
 st.caption(_("Quantize the same network to 8, 4, 3 and 2 bits three ways (data-free PTQ, calibrated PTQ, QAT with a straight-through estimator) and compare binary, ternary, linear and logarithmic weights."))
+st.page_link("app_pages/cost.py", label=_("Smaller, not faster"), icon=":material/memory_alt:")
+st.caption(_("Count a model's bytes in every format, weights and KV cache, estimate its tokens per second on named hardware with a roofline, and measure what numpy does with int8 on this server."))
 
 st.subheader(_("Try"))
 st.page_link("app_pages/bits.py", label=_("0.1 in float32: why it is not exactly 0.1"), icon=":material/arrow_forward:", query_params={"format": "float32", "value": "0.1"})

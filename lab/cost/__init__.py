@@ -1,0 +1,1 @@
+"""Smaller, not faster (/cost): state, cached work, words and formulas."""
