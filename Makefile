@@ -33,6 +33,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_pages.py --write bench/README_pages.md
 	$(BIN)/python bench/bench_llm.py --write bench/README_llm.md
 	$(BIN)/python bench/bench_ptq.py --write bench/README_ptq.md
+	$(BIN)/python bench/bench_learn.py --write bench/README_learn.md
 
 # The optional oracles (torch CPU, bitsandbytes): the tests that use them skip without them;
 # CI installs them (.ci/run) so they run there.

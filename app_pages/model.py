@@ -15,6 +15,8 @@ from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
 from quantlib.model.evalset import ranking
 from lab.core.i18n import _
+from lab.model import closeup as mcu
+from lab.model import display as md
 from lab.model.display import model_labels
 from lab.llm.display import ptq_labels
 from figures import ptq as pfigs
@@ -22,12 +24,14 @@ from quantlib.model.evalset import paired_difference
 
 KINDS = figs.KINDS
 OUTLIER_FACTOR = 6.0
+PERCENTILES = (99.0, 99.9, 99.99, 99.999)
 TOP_RANKS = 5
 
 ss = st.session_state
 widgets.inject_css()
 labels = model_labels()
 plabels = ptq_labels()
+part_labels = md.size_part_labels()
 
 st.title(_("PTQ studio"))
 st.caption(
@@ -65,7 +69,7 @@ st.header(_("Recipe"))
 c_recipe, c_n = st.columns([3, 2], vertical_alignment="bottom")
 key = c_recipe.selectbox(
     _("Quantization recipe"), keys, key=ms.RECIPE, on_change=ms.remember, args=(ms.RECIPE,),
-    format_func=lambda k: mc.recipe_info(k).title,
+    format_func=md.recipe_title,
     help=_("TensorFlow Lite's four post-training recipes, emulated exactly, and our own schemes from quantlib."),
 )
 n_calib = c_n.slider(
@@ -92,8 +96,18 @@ keep = st.multiselect(
     format_func=lambda o: _("{kind} (every layer)").format(kind=o) if o in KINDS else (_("{layer} (all 6 Linears)").format(layer=o) if o in layers else o),
     help=_("A whole layer, one kind of Linear in every layer, or single Linears stay in float32; the rest follow the recipe. The sensitivity chart below shows which ones matter."),
 )
-if recipe.note:
-    st.caption(recipe.note)
+emb_scheme = mc.embedding_scheme(key)
+emb_on = c_m.toggle(
+    _("Quantize the token embeddings too"), key=ms.EMB, on_change=ms.remember, args=(ms.EMB,), disabled=emb_scheme is None,
+    help=_("The 30522 × 384 table of token embeddings is 47 MB in float32, more than all 36 Linears together, and every recipe but float16 leaves it in float32. On: the table is quantized with the recipe's weight scheme and dequantized for the lookup, and the metrics include what that does."),
+)
+emb = bool(emb_on) and emb_scheme is not None
+if emb_scheme is None:
+    c_p.caption(_("This recipe has no weight scheme for the embeddings: they stay as the recipe stores every float parameter."))
+elif emb:
+    c_p.caption(_("Embedding table: {scheme}, one row per token.").format(scheme=_("int8 per row (TFLite)") if emb_scheme == "int8 per row (TFLite)" else f"`{emb_scheme}`"))
+if note := md.recipe_note(key):
+    st.caption(note)
 if recipe.tflite:
     with st.expander(_("The equivalent TFLite converter settings"), expanded=False, icon=":material/code:"):
         st.code(recipe.tflite, language="python")
@@ -118,14 +132,14 @@ if method != "rtn" and (problem := mc.method_problem(key, method)) is not None:
     method = "rtn"
 ref_result = mc.run("float32")
 if method == "rtn":
-    result = mc.run(key, keep_t, n_calib if recipe.needs_calibration else 0)
+    result = mc.run(key, keep_t, n_calib if recipe.needs_calibration else 0, emb)
 else:
     ptq_bar = st.progress(0.0, text=_("{method}: quantizing the 36 Linears, one at a time…").format(method=method.upper()))
 
     def on_ptq(done: int, total: int) -> None:
         ptq_bar.progress(done / total, text=_("{method}: quantizing the 36 Linears, one at a time… {done} of {total}").format(method=method.upper(), done=done, total=total))
 
-    result = mc.run_method(key, keep_t, method, n_ptq, progress=on_ptq)
+    result = mc.run_method(key, keep_t, method, n_ptq, progress=on_ptq, emb=emb)
     ptq_bar.empty()
 m = result["metrics"]
 c1, c2, c3, c4 = st.columns(4)
@@ -137,10 +151,30 @@ st.dataframe(
     figs.metrics_table(m, result["size"], result["float32_size"], texts, result["seconds"], labels),
     hide_index=True, width="stretch",
 )
+c_time, c_link = st.columns([3, 1], vertical_alignment="center")
+c_time.caption(_("The time is numpy emulating each format on this server's CPU (quantize, dequantize, multiply in float32): it says nothing about how fast the format runs on hardware, where a smaller format is often not faster either."))
+c_link.page_link("app_pages/cost.py", label=_("Smaller, not faster"), icon=":material/memory_alt:")
+
+# the size, part by part: the chosen recipe beside float32, float16 and its other embedding option
+st.subheader(_("Where the bytes are"))
+parts = result["size_parts"]
+bars = [(md.recipe_title("float32"), mc.size_parts("float32")), (md.recipe_title("tflite_float16"), mc.size_parts("tflite_float16"))]
+chosen_bar = len(bars)
+bars.append((md.recipe_title(key, emb=emb, keep=keep_t), parts))
+if emb_scheme is not None:
+    bars.append((md.recipe_title(key, emb=not emb, keep=keep_t), mc.size_parts(key, keep_t, not emb)))
+st.plotly_chart(figs.size_breakdown_figure(bars, part_labels, chosen_bar, labels), key="model_size_parts_chart", config=PLOTLY_CONFIG)
+total = sum(parts.values())
+st.caption(
+    _("Each bar is the bytes a recipe stores, split into its parts; compare the red embeddings with the blue Linear codes. {recipe}: {total} MB, of which the embeddings {emb} MB ({share}), the Linears' codes {codes} MB, scales and zero points {scales} MB, LayerNorms and biases {norms} MB.").format(
+        recipe=md.recipe_title(key, emb=emb), total=f"{total / 1e6:.2f}", emb=f"{parts['embeddings'] / 1e6:.2f}", share=f"{100 * parts['embeddings'] / total:.0f}%",
+        codes=f"{parts['linear_codes'] / 1e6:.2f}", scales=f"{parts['scales'] / 1e6:.3f}", norms=f"{parts['norms_biases'] / 1e6:.3f}",
+    )
+)
 
 if "ptq" in result:
     pr = result["ptq"]
-    rtn_result = mc.run(key, keep_t, 0)
+    rtn_result = mc.run(key, keep_t, 0, emb)
     d, se = paired_difference(ref_result["embeddings"], rtn_result["embeddings"], result["embeddings"])
     st.markdown(
         _("**{method}** on {n} calibration texts ({tok} tokens), {s} s of numpy emulation: on its calibration inputs, {better} of {total} Linears have a smaller output error than with RTN on the same grid (median {gain}× smaller; the least helped, {worst}, {wgain}×). On the evaluation set, which it never saw, the mean cosine to float32 is {cos} against RTN's {rcos}: {d} ± {se} per text (mean ± standard error over the {k} texts).").format(
@@ -162,7 +196,7 @@ st.caption(_("The {k} texts nearest to the query by cosine similarity of the emb
 # Only the open tab is computed (on_change="rerun"): the first visit runs the recipe above and
 # one section, not every study at once.
 st.divider()
-t_recipes, t_outliers, t_smooth, t_sens, t_cal, t_methods = st.tabs([_(label) for label in ms.SECTIONS.values()], key=ms.TAB, on_change="rerun")
+t_recipes, t_outliers, t_smooth, t_sens, t_cal, t_methods, t_close = st.tabs([_(label) for label in ms.SECTIONS.values()], key=ms.TAB, on_change="rerun")
 # ------------------------------------------------------------------ 2. all recipes
 with t_recipes:
     if t_recipes.open:
@@ -170,15 +204,24 @@ with t_recipes:
         all_results = []
         for i, k in enumerate(keys):
             needs = mc.recipe_info(k).needs_calibration
-            all_results.append(mc.run(k, (), n_calib if needs else 0))
+            all_results.append(mc.run(k, (), n_calib if needs else 0, emb and mc.embedding_scheme(k) is not None))
             bar.progress((i + 1) / len(keys), text=_("Running the recipes… {done} of {total}").format(done=i + 1, total=len(keys)))
         bar.empty()
+        titles = {r["key"]: md.recipe_title(r["key"], emb=emb and mc.embedding_scheme(r["key"]) is not None) for r in all_results}
+        if emb:
+            st.caption(_("The token embeddings are quantized too, in every recipe that has a weight scheme for them (the switch above)."))
         st.dataframe(
-            figs.recipes_table(all_results, labels), hide_index=True, width="stretch", height="content",
+            figs.recipes_table(all_results, labels, titles), hide_index=True, width="stretch", height="content",
             column_config={labels["col_recipe"]: st.column_config.TextColumn(width=260, pinned=True)},
         )
-        st.plotly_chart(figs.size_cosine_figure(all_results, key, labels), key="model_size_chart", config=PLOTLY_CONFIG)
+        st.plotly_chart(figs.size_cosine_figure(all_results, key, labels, md.recipe_short(keys)), key="model_size_chart", config=PLOTLY_CONFIG)
         st.caption(_("Without a per-layer mix; the recipe chosen above is the large magenta marker, float32 itself (no damage) is left out of the log axis. Down and to the left is better: closer to float32 with fewer bytes."))
+        short = md.recipe_short(keys)
+        st.plotly_chart(
+            figs.size_breakdown_figure([(short[r["key"]], r["size_parts"]) for r in all_results], part_labels, keys.index(key), labels),
+            key="model_size_parts_all", config=PLOTLY_CONFIG,
+        )
+        st.caption(_("The bytes of every recipe, part by part: where the embeddings (red) stay in float32, they are most of what a 4-bit recipe stores, and NF4 comes out larger than float16."))
 
 # ------------------------------------------------------------------ 3. outliers
 with t_outliers:
@@ -223,6 +266,10 @@ with t_smooth:
         alpha = c_alpha.slider(_("Migration strength α"), 0.0, 1.0, 0.5, 0.05, key="model_alpha", help=_("0: nothing moves; 1: all of the activation range moves into the weights."))
         sq_name = c_sq.selectbox(_("Linear"), names, index=names.index("layer0.ffn_down"), key="model_sq_layer")
         view = mc.smooth_view(sq_name, alpha, n_calib)
+        ext = view.extreme()
+        st.markdown(_("In {name}, the input channel with the largest activation maximum is j = {j}; its factor at α = {alpha}, and what it does to that channel and to the whole Linear's maxima:").format(name=sq_name, j=ext["j"], alpha=f"{alpha:.2f}"))
+        for tex in md.smooth_tex(ext):
+            st.latex(tex)
         st.plotly_chart(figs.smooth_figure(view, labels), key="model_smooth_chart", config=PLOTLY_CONFIG)
         st.caption(
             _("Spread (largest channel ÷ median channel): X {xb} → {xa}, W {wb} → {wa}.").format(
@@ -264,7 +311,7 @@ with t_sens:
             worst_s = max(sens, key=lambda r: 1 - r["metrics"]["mean_cosine"])
             st.caption(
                 _("{recipe}, without the per-layer mix: each bar quantizes only that group and keeps the rest in float32. The most sensitive: {group} (mean cosine {cos}); keep it in float32 with the per-layer mix above.").format(
-                    recipe=recipe.title, group=worst_s["group"], cos=f"{worst_s['metrics']['mean_cosine']:.5f}"
+                    recipe=md.recipe_title(key), group=worst_s["group"], cos=f"{worst_s['metrics']['mean_cosine']:.5f}"
                 )
             )
 
@@ -274,10 +321,19 @@ with t_cal:
         st.caption(
             _("Four ways to choose the clip range of a static int8 activation quantizer, from the representative dataset's inputs of one Linear: min-max keeps everything, percentile drops the top 0.01%, MSE minimises the rounding plus clipping error, KL is TensorRT's entropy calibration. The end-to-end columns quantize only this Linear (input int8 with that clip, weight int8 per channel).")
         )
-        cal_name = st.selectbox(_("Linear"), names, index=names.index("layer0.ffn_up"), key="model_cal_layer")
-        study = mc.calibration_study(cal_name, n_calib)
+        c_cal, c_pct = st.columns([3, 2], vertical_alignment="bottom")
+        cal_name = c_cal.selectbox(_("Linear"), names, index=names.index("layer0.ffn_up"), key="model_cal_layer")
+        pct = c_pct.select_slider(
+            _("Percentile p"), options=PERCENTILES, value=99.99, key="model_cal_pct", format_func=lambda p: f"{p:g}",
+            help=_("The percentile method clips |x| at its p-th percentile: 99.99 drops the largest 0.01% of the values."),
+        )
+        study = mc.calibration_study(cal_name, n_calib, pct)
         st.plotly_chart(figs.calibration_figure(study["values"], study["rows"], cal_name, labels=labels), key="model_cal_chart", config=PLOTLY_CONFIG)
         st.dataframe(figs.calibration_table(study["rows"], labels), hide_index=True, width="stretch")
+        st.markdown(_("The four clip ranges ±T of {name}'s input on {n} calibration texts ({k} values), int8 (127 levels each side):").format(name=cal_name, n=n_calib, k=f"{study['values'].size:,}"))
+        for row in study["rows"]:
+            st.markdown(f"**{labels.get('method_' + row['method'], row['method'])}**")
+            st.latex(md.calibration_tex(row))
         best_cal = max(study["rows"], key=lambda r: r["metrics"]["mean_cosine"])
         st.caption(
             _("Best end to end here: {method} (mean cosine {cos}). A tighter clip rounds the many small values more finely but clips the outlier channels.").format(
@@ -346,6 +402,10 @@ with t_methods:
                     + _("; on its calibration inputs the median Linear's error is {g}× smaller than RTN's.").format(g=f"{r['ptq']['median_gain']:.2f}")
                 )
         st.markdown("\n".join(f"- {f}" for f in findings))
-        st.caption(_("A large gain on the calibration inputs with little or none on the evaluation set means the method fitted its calibration texts: each Linear's error is measured on the inputs it was tuned on. The language model page (/llm) shows one layer up close, column by column."))
+        st.caption(_("A large gain on the calibration inputs with little or none on the evaluation set means the method fitted its calibration texts: each Linear's error is measured on the inputs it was tuned on. The last tab shows one layer up close, column by column."))
+
+with t_close:
+    if t_close.open:
+        mcu.render(n_texts=n_ptq)
 
 ms.model_write_url()

@@ -19,7 +19,8 @@ from lab.qat import state as qs
 from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.core.i18n import _
-from lab.qat.display import CAL_NAMES, family_findings, findings, qat_labels
+from lab.qat.display import CAL_NAMES, family_findings, findings, qat_labels, timing_note
+from figures.training import spread, spread_text
 from lab.qat.state import QAT
 from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, level_changes
@@ -76,19 +77,19 @@ with st.form("qat_form", border=True):
     )
     c6.toggle(_("Learnable clips (LSQ)"), key=QAT.lsq, persist_state="session", help=_("Train the clip range of every weight and activation quantizer with the LSQ gradient, instead of keeping the weights' absmax and the calibrated ranges."))
     c7.number_input(_("Seed"), 0, 9999, key=QAT.seed, persist_state="session", help=_("Initialises the float32 network and orders the training batches."))
+    st.slider(_("Seeds"), 1, qs.SEEDS_MAX, key=QAT.seeds, persist_state="session",
+              help=_("The whole study is run with this many seeds (seed, seed + 1, …), each with its own float32 network: the tables show the mean and the min–max, and a difference inside that spread is no clear difference."))
     st.form_submit_button(_("Train"), type="primary", icon=":material/play_arrow:", on_click=qs.apply_widgets)
 
 settings = qs.applied()
-study = qc.cached_study(settings)
-if study is None:
+seed_list = qs.seed_settings(settings, qs.applied_seeds())
+missing = [x for x in seed_list if qc.cached_study(x) is None]
+if missing:
     t0 = time.perf_counter()
     bar = st.progress(0.0, text=_("Training the float32 network…"))
     live = st.empty()
-    curves: dict[int, dict] = {}
-    last = [0.0]
-    fam_label = _("Fine-tuning the {family} weights…")
-    qat_label = _("QAT at {bits} bits: epoch {epoch} of {epochs}…")
-
+    fam_label = _("Seed {seed}: fine-tuning the {family} weights…")
+    qat_label = _("Seed {seed}: QAT at {bits} bits, epoch {epoch} of {epochs}…")
     bar_shown = [0.0]
 
     def progress(frac: float, text: str) -> None:
@@ -99,48 +100,59 @@ if study is None:
             bar_shown[0] = now
             bar.progress(frac, text=text)
 
-    def on_progress(r: dict) -> None:
-        frac = min(r["done"] / max(r["total"], 1), 1.0)
-        if r["stage"] in ("qat", "qat_epoch"):
-            c = curves.setdefault(r["bits"], {"step_loss": [], "epoch_acc": [], "start_accuracy": float("nan")})
-            if r["stage"] == "qat":
-                c["step_loss"].append(r["loss"])
-                progress(frac, qat_label.format(bits=r["bits"], epoch=r["epoch"] + 1, epochs=settings.epochs))
-            else:
-                c["epoch_acc"].append(r["accuracy"])
-            now = time.perf_counter()
-            if now - last[0] > LIVE_EVERY:  # by the clock: each redraw is a ~30 ms figure and a browser round trip
-                last[0] = now
-                frame = live_loss_frame({labels["trace_bits"].format(bits=b): c["step_loss"] for b, c in sorted(curves.items(), reverse=True)}, window=figs.SMOOTH)
-                live.vega_lite_chart(frame, live_loss_spec(x_title=labels["axis_step"], y_title=labels["axis_loss"]), height=300)
-        elif r["stage"] == "family":
-            progress(frac, fam_label.format(family=r["family"]))
-        elif r["stage"] == "ptq":
-            progress(frac, _("Post-training quantization done; fine-tuning…"))
+    for i, one in enumerate(missing):
+        curves: dict[int, dict] = {}
+        last = [0.0]
 
-    qc.float_network(settings.seed)
-    bar.progress(0.0, text=_("Quantizing after training (PTQ)…"))
-    study = qc.study(settings, on_progress=on_progress)
+        def on_progress(r: dict, i=i, one=one, curves=curves, last=last) -> None:
+            frac = min((i + min(r["done"] / max(r["total"], 1), 1.0)) / len(missing), 1.0)
+            if r["stage"] in ("qat", "qat_epoch"):
+                c = curves.setdefault(r["bits"], {"step_loss": [], "epoch_acc": [], "start_accuracy": float("nan")})
+                if r["stage"] == "qat":
+                    c["step_loss"].append(r["loss"])
+                    progress(frac, qat_label.format(seed=one.seed, bits=r["bits"], epoch=r["epoch"] + 1, epochs=settings.epochs))
+                else:
+                    c["epoch_acc"].append(r["accuracy"])
+                now = time.perf_counter()
+                if now - last[0] > LIVE_EVERY:  # by the clock: each redraw is a ~30 ms figure and a browser round trip
+                    last[0] = now
+                    frame = live_loss_frame({labels["trace_bits"].format(bits=b): c["step_loss"] for b, c in sorted(curves.items(), reverse=True)}, window=figs.SMOOTH)
+                    live.vega_lite_chart(frame, live_loss_spec(x_title=labels["axis_step"], y_title=labels["axis_loss"]), height=300)
+            elif r["stage"] == "family":
+                progress(frac, fam_label.format(seed=one.seed, family=r["family"]))
+            elif r["stage"] == "ptq":
+                progress(frac, _("Post-training quantization done; fine-tuning…"))
+
+        qc.float_network(one.seed)
+        qc.study(one, on_progress=on_progress)
     bar.empty()
     live.empty()
-    st.toast(_("Trained in {s} s.").format(s=f"{time.perf_counter() - t0:.1f}"), icon=":material/check:")
+    st.toast(_("Trained in {s} s (numpy emulation on this server).").format(s=f"{time.perf_counter() - t0:.1f}"), icon=":material/check:")
+studies = [qc.study(x) for x in seed_list]
+study = studies[0]  # the first seed's: the training curves and the weights
+n_seeds = len(studies)
+f_acc = spread(x.float_accuracy for x in studies)
+rows = figs.seed_rows(studies)
+fam_rows = figs.seed_families(studies)
 
 s = settings
 cal_name = _(CAL_NAMES[s.calibration])
+seed_words = _("seed {seed}").format(seed=s.seed) if n_seeds == 1 else _("seeds {first}–{last}").format(first=s.seed, last=s.seed + n_seeds - 1)
 st.caption(
-    _("Shown: {bits} bits · calibration {method} on {n} images · QAT {epochs} epochs, lr {lr} · weights per {gran} · {lsq} · seed {seed}. The float32 network: {acc} test accuracy on 359 held-out images, {bytes} bytes.").format(
+    _("Shown: {bits} bits · calibration {method} on {n} images · QAT {epochs} epochs, lr {lr} · weights per {gran} · {lsq} · {seeds}. The float32 network: {acc} test accuracy on 359 held-out images, {bytes} bytes.").format(
         bits=", ".join(map(str, s.bits)), method=cal_name, n=s.n_calib, epochs=s.epochs, lr=f"{s.lr:g}",
         gran=_("output channel") if s.per_channel else _("tensor"), lsq=_("learnable clips (LSQ)") if s.learnable else _("fixed clips"),
-        seed=s.seed, acc=f"{100 * study.float_accuracy:.1f}%", bytes=f"{study.float_bytes:,}",
+        seeds=seed_words, acc=spread_text(f_acc), bytes=f"{study.float_bytes:,}",
     )
 )
 
 # ================================================================== 1. accuracy vs bits
 st.header(_("Accuracy against bits"))
-st.plotly_chart(figs.accuracy_figure(study.rows, study.float_accuracy, labels), key="qat_acc_chart", config=PLOTLY_CONFIG)
-st.dataframe(figs.methods_table(study.rows, study.float_accuracy, study.float_bytes, labels), hide_index=True, width="stretch")
-st.caption(_("Test accuracy on the 359 held-out images (one image is 0.28 points). Size: the int weights with their float32 scales, plus float32 biases; the activations are not stored."))
-st.markdown("\n".join(f"- {t}" for t in findings(study)))
+st.plotly_chart(figs.accuracy_figure(rows, f_acc, labels), key="qat_acc_chart", config=PLOTLY_CONFIG)
+st.caption(_("Look at where each method's line falls away from the dashed float32 line as the bits shrink; the error bars span the lowest to the highest of the {n} seeds.").format(n=n_seeds))
+st.dataframe(figs.methods_table(rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
+st.caption(_("Test accuracy on the 359 held-out images (one image is 0.28 points): the mean over {seeds}, with the lowest and highest seed in brackets. Size: the int weights with their float32 scales, plus float32 biases; the activations are not stored.").format(seeds=seed_words))
+st.markdown("\n".join(f"- {t}" for t in findings(studies)))
 
 # ================================================================== 2. QAT curve
 st.header(_("QAT training"))
@@ -149,6 +161,7 @@ steps_per_epoch = int(next(iter(study.qat.values())).step_loss.size // max(s.epo
 st.plotly_chart(figs.curve_figure(curves, steps_per_epoch, labels), key="qat_curve_chart", config=PLOTLY_CONFIG)
 st.caption(
     _("Top: the training loss of every batch, with fake quantization in the forward pass. Bottom: the test accuracy after each epoch with the real quantizers; epoch 0 is the calibrated PTQ network the fine-tune starts from.")
+    + " " + _("Seed {seed} shown.").format(seed=s.seed)
 )
 
 # ================================================================== 3. weights
@@ -181,14 +194,16 @@ st.header(_("Quantization families"))
 st.caption(
     _("The same float32 network with its weights binary (sign × mean|w| per channel, XNOR-Net), ternary (−a, 0, a with the threshold 0.7 × mean|w|, TWN), linear (int, absmax) or logarithmic (±A·2^−k, power-of-two levels); activations stay float32 here, to compare the weights alone. Each is quantized (PTQ) and then fine-tuned with the same STE for {epochs} epochs (QAT).").format(epochs=s.epochs)
 )
-st.plotly_chart(figs.families_figure(study.families, study.float_accuracy, study.float_bytes, labels), key="qat_fam_chart", config=PLOTLY_CONFIG)
-st.dataframe(figs.families_table(study.families, study.float_accuracy, study.float_bytes, labels), hide_index=True, width="stretch")
-st.markdown("\n".join(f"- {t}" for t in family_findings(study)))
+st.plotly_chart(figs.families_figure(fam_rows, f_acc, study.float_bytes, labels), key="qat_fam_chart", config=PLOTLY_CONFIG)
+st.caption(_("Look at the arrows: each goes from a family's accuracy right after quantization to its accuracy after QAT, at its size in bits per weight; the error bars span the {n} seeds.").format(n=n_seeds))
+st.dataframe(figs.families_table(fam_rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
+st.markdown("\n".join(f"- {t}" for t in family_findings(studies)))
 
-sec = study.seconds
+sec = {k: float(np.mean([x.seconds[k] for x in studies])) for k in ("total", "ptq", "qat", "families")}
 st.caption(
-    _("This study took {total} s: PTQ {ptq} s, {n_qat} QAT fine-tunes {qat} s, {n_fam} families {fam} s. The float32 network is trained once per seed and shared; a rerun with the same settings shows the stored results at once.").format(
+    _("Each seed's study took {total} s on average: PTQ {ptq} s, {n_qat} QAT fine-tunes {qat} s, {n_fam} families {fam} s. The float32 network is trained once per seed and shared; a rerun with the same settings shows the stored results at once.").format(
         total=f"{sec['total']:.2f}", ptq=f"{sec['ptq']:.2f}", n_qat=len(study.qat), qat=f"{sec['qat']:.2f}", n_fam=len(study.families), fam=f"{sec['families']:.2f}",
     )
+    + " " + timing_note()
 )
 qs.write_qat_url()

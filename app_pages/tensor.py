@@ -14,6 +14,7 @@ import streamlit as st
 from figures import tensor as figs
 from lab.tensor import cached as tc
 from lab.tensor import state as ts
+from lab.tensor.closeup import block_up_close
 from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.core.i18n import N_, _
@@ -27,14 +28,6 @@ from quantlib.tensorio import TensorFileError, supported_extensions
 
 SOURCE_LABELS = {"sample": N_("Built-in sample"), "upload": N_("Upload a file")}
 SIZE_LABELS = {"default": N_("default size"), "1M": N_("1 M values"), "4M": N_("4 M values"), "16M": N_("16 M values")}
-RULES = {
-    "log": N_("rounded in the log domain"),
-    "ternary": N_("the threshold rule"),
-    "binary": N_("the sign rule"),
-    "nf4": N_("nearest of x / absmax, in float32"),
-    "bnb_fp4": N_("nearest of x / absmax, in float32"),
-    "codebook": N_("nearest of x / absmax, in float32"),
-}
 CSS = """<style>
 table.tl-metrics { max-width: 46rem; }
 table.tl-metrics th:nth-child(1) { width: 55%; }
@@ -393,71 +386,7 @@ def what_it_does(tensor: tc.Tensor, scheme: str | None) -> tc.Analysis | None:
                     chart_downloads("tl_heat_scales", f"{stem}-scales", fig_sc2)
         with tab_zoom:
             if tab_zoom.open:
-                n_groups = an.n_groups
-                if ss.get(TL.zoom_for) != (tensor.key, scheme):
-                    if ss.get(TL.zoom_for) != "url" or not isinstance(ss.get(TL.zoom), int):
-                        ss[TL.zoom] = an.worst_group
-                    ss[TL.zoom_for] = (tensor.key, scheme)
-                ss[TL.zoom] = int(min(max(int(ss.get(TL.zoom) or 0), 0), n_groups - 1))
-                c_num, c_where = st.columns([1, 2], vertical_alignment="bottom")
-                if n_groups > 1:
-                    number_label = (_("Block number (0 to {last})") if an.kind == "block" else _("Channel number (0 to {last})")).format(last=n_groups - 1)
-                    group = c_num.number_input(
-                        number_label, min_value=0, max_value=n_groups - 1, step=1, key=TL.zoom,
-                        help=_("It starts at the one with the largest error. Blocks are numbered row by row."),
-                    )
-                else:
-                    group = 0
-                    c_num.markdown(f"**{_('The whole tensor shares one scale')}**")
-                zoom = tc.block_zoom(tensor.key, scheme, int(group), x)
-                sel = zoom["sel"]
-                if sel[0] == "block":
-                    where = _("row {r}, columns {c0} to {c1}").format(r=sel[1], c0=sel[2], c1=sel[3] - 1)
-                elif sel[0] == "channel":
-                    where = _("index {i} along axis {axis}").format(i=sel[2], axis=sel[1])
-                else:
-                    where = _("all {n} values").format(n=f"{zoom['n']:,}")
-                c_where.markdown(
-                    _("{where} · {n} values · MSE {mse}{worst}").format(
-                        where=where, n=f"{zoom['n']:,}", mse=figs.num(float(an.group_mse.reshape(-1)[zoom["group"]])),
-                        worst=(" · " + _("the largest error of all")) if zoom["group"] == an.worst_group and n_groups > 1 else "",
-                    )
-                )
-                facts = []
-                if zoom["scale"] is not None:
-                    facts.append(_("Scale: **{s}**").format(s=figs.num(zoom["scale"], 8)))
-                if zoom["scale_code"] is not None:
-                    if an.family in ("mx", "log"):
-                        facts.append(_("stored as the E8M0 byte {code} = 2^{e}").format(code=zoom["scale_code"], e=zoom["scale_code"] - 127))
-                    else:
-                        facts.append(_("stored as the E4M3 code {code}").format(code=f"0x{zoom['scale_code']:02X}"))
-                if zoom["tensor_scale"] is not None:
-                    facts.append(_("times the tensor scale {ts}").format(ts=figs.num(zoom["tensor_scale"], 8)))
-                if zoom["zero_point"] is not None:
-                    facts.append(_("zero point {zp}").format(zp=zoom["zero_point"]))
-                if zoom["dq_original"] is not None:
-                    facts.append(
-                        _("double quantization stores the absmax {a} as the 8-bit code {c}, which gives back {s}").format(
-                            a=figs.num(zoom["dq_original"], 8), c=zoom["dq_code"], s=figs.num(zoom["scale"], 8)
-                        )
-                    )
-                facts.append(_("codes of {bits} bits").format(bits=zoom["code_bits"]))
-                st.markdown(" · ".join(facts))
-                lv = zoom["levels"]
-                if lv is not None and 0 < lv.size <= 32:
-                    st.markdown(_("Its {n} levels: {levels}").format(n=lv.size, levels=", ".join(figs.num(v, 4) for v in lv)))
-                elif lv is not None:
-                    st.markdown(_("It has {n} levels, from {lo} to {hi}.").format(n=f"{lv.size:,}", lo=figs.num(lv.min()), hi=figs.num(lv.max())))
-                if lv is not None:
-                    table = figs.rounding_table(
-                        zoom["x"], zoom["xq"], zoom["codes"], lv, scale=zoom["scale"], clipped=zoom["clipped"], start=sel[2] if sel[0] == "block" else 0,
-                        rule=_(RULES[an.family]) if an.family in RULES else _("rounding {mode}").format(mode=scheme), labels=labels,
-                    )
-                    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 460), key="tl_zoom_table")
-                    if zoom["n"] > zoom["x"].size:
-                        st.caption(_("The first {k} of its {n} values.").format(k=zoom["x"].size, n=f"{zoom['n']:,}"))
-                else:
-                    st.info(_("This scheme has too many levels to list (a 32- or 64-bit format)."), icon=":material/info:")
+                block_up_close(tensor, scheme, an, labels)
     return an
 
 

@@ -8,13 +8,14 @@ FormatRange passed in.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .training import moving_average
+from .training import Spread, moving_average, spread_text
 from .style import apply_layout, chart_layout, merge_labels
 from .text import percent
 
@@ -30,7 +31,7 @@ RUN_COLORS = {
     "fp8": "#9467bd",
     "fp8_scaled": "#e377c2",
 }
-RANGE_COLORS = {"float16": "#d62728", "bfloat16": "#2ca02c", "float8_e5m2": "#9467bd"}
+RANGE_COLORS = {"float16": "#d62728", "bfloat16": "#2ca02c", "float8_e5m2": "#9467bd", "float8_e4m3fn": "#8c564b"}
 
 LABELS: dict[str, str] = {
     "step": "training step",
@@ -48,7 +49,10 @@ LABELS: dict[str, str] = {
     "col_run": "Run",
     "col_acc": "test accuracy",
     "col_loss": "test loss",
-    "col_time": "training time (s)",
+    "col_time": "training time per run (s, numpy emulation on this server, not hardware speed)",
+    "col_acc_seeds": "test accuracy: mean (min–max over {n} seeds)",
+    "col_loss_seeds": "test loss: mean (min–max)",
+    "band": "min–max over {n} seeds",
     "col_under": "gradients flushed to 0",
     "col_lost": "weight updates lost",
     "col_skipped": "skipped steps",
@@ -62,14 +66,31 @@ LABELS: dict[str, str] = {
 }
 
 
+def _rgba(color: str | None, alpha: float) -> str:
+    c = (color or "#555555").lstrip("#")
+    return f"rgba({int(c[0:2], 16)},{int(c[2:4], 16)},{int(c[4:6], 16)},{alpha})"
+
+
 def loss_figure(curves: Mapping[str, tuple[str, np.ndarray]], *, window: int, labels=None, height: int = 380) -> go.Figure:
-    """One line per run: key -> (name, per-step loss), smoothed over ``window`` steps, log y."""
+    """One line per run: key -> (name, per-step loss), smoothed over ``window`` steps, log y.
+    A 2-D loss (one row per seed) draws the mean of the seeds' smoothed curves, with their
+    min–max as a shaded band."""
     L = merge_labels(LABELS, labels)
     fig = go.Figure()
     for key, (name, loss) in curves.items():
-        y = moving_average(loss, window)
+        loss = np.asarray(loss, float)
+        rows = np.atleast_2d(loss)
+        smooth = np.array([moving_average(r, window) for r in rows])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN steps (every seed diverged) stay NaN
+            y, lo, hi = np.nanmean(smooth, axis=0), np.nanmin(smooth, axis=0), np.nanmax(smooth, axis=0)
         x = np.arange(1, y.size + 1)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=RUN_COLORS.get(key), width=2),
+        color = RUN_COLORS.get(key)
+        if rows.shape[0] > 1:
+            fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself", mode="lines",
+                                     line=dict(width=0), fillcolor=_rgba(color, 0.18), name=L["band"].format(n=rows.shape[0]),
+                                     legendgroup=key, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=color, width=2), legendgroup=key,
                                  hovertemplate="%{y:.4f}"))
     apply_layout(fig, chart_layout(height, hovermode="x unified"))
     fig.update_xaxes(title_text=L["step"])
@@ -163,18 +184,34 @@ def grad_histogram(
 
 
 def accuracy_table(rows: Sequence[Mapping], *, labels=None) -> pd.DataFrame:
-    """rows: name, acc, loss, seconds, underflow, lost (fractions or None), skipped."""
+    """rows: name, acc, loss, seconds, underflow, lost (fractions or None), skipped. acc, loss
+    and seconds may be :class:`figures.training.Spread` (one value per seed): the cells then say
+    "mean (min–max)" and the column titles say so; underflow, lost and skipped are then means."""
     L = merge_labels(LABELS, labels)
+    n = max((r["acc"].n for r in rows if isinstance(r["acc"], Spread)), default=1)
+    seeds = n > 1
+
+    def acc(v):
+        return spread_text(v) if isinstance(v, Spread) else f"{100 * v:.1f}%"
+
+    def loss(v):
+        return spread_text(v, scale=1.0, digits=4, suffix="") if isinstance(v, Spread) else f"{v:.4f}"
+
+    def secs(v):
+        return f"{v.mean:.2f}" if isinstance(v, Spread) else f"{v:.2f}"
+
+    def skipped(v):
+        return f"{v:.1f}".removesuffix(".0") if isinstance(v, float) else str(v)  # a mean over seeds: 3.7
 
     return pd.DataFrame(
         {
             L["col_run"]: [r["name"] for r in rows],
-            L["col_acc"]: [f"{100 * r['acc']:.1f}%" for r in rows],
-            L["col_loss"]: [f"{r['loss']:.4f}" for r in rows],
+            (L["col_acc_seeds"].format(n=n) if seeds else L["col_acc"]): [acc(r["acc"]) for r in rows],
+            (L["col_loss_seeds"] if seeds else L["col_loss"]): [loss(r["loss"]) for r in rows],
             L["col_under"]: [percent(r["underflow"], 2) for r in rows],
             L["col_lost"]: [percent(r["lost"], 2) for r in rows],
-            L["col_skipped"]: [str(r["skipped"]) for r in rows],
-            L["col_time"]: [f"{r['seconds']:.2f}" for r in rows],
+            L["col_skipped"]: [skipped(r["skipped"]) for r in rows],
+            L["col_time"]: [secs(r["seconds"]) for r in rows],
         }
     )
 

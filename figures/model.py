@@ -31,6 +31,7 @@ __all__ = [
     "ranking_table",
     "recipes_table",
     "sensitivity_figure",
+    "size_breakdown_figure",
     "size_cosine_figure",
     "smooth_figure",
     "smooth_findings",
@@ -58,14 +59,14 @@ LABELS: dict[str, str] = {
     "m_top3": "top-3 agreement",
     "m_sim_change": "max pairwise-similarity change",
     "m_size": "model size",
-    "m_seconds": "time to run the evaluation set",
+    "m_seconds": "time to run the evaluation set (numpy emulation)",
     "d_mean_cosine": "cos(embedding, float32 embedding), averaged over the {n} texts",
     "d_min_cosine": "the worst text: {text}",
     "d_nn": "texts whose nearest other text is the same as in float32",
     "d_top3": "overlap of each text's 3 nearest texts with float32's",
     "d_sim_change": "largest change of the cosine between any two texts",
     "d_size": "{b} bytes: {ratio} of float32's {f32} bytes (payload + scales)",
-    "d_seconds": "this run; cached afterwards",
+    "d_seconds": "numpy emulating the formats on this server's CPU, not the speed of any hardware; this run, cached afterwards",
         # ranking
     "col_rank": "#",
     "col_float": "float32",
@@ -88,6 +89,9 @@ LABELS: dict[str, str] = {
     "axis_size_mb": "model size (MB)",
     "axis_damage_recipes": "1 − mean cosine to float32 (log scale)",
     "hover_recipe": "{title}<br>size {mb} MB<br>mean cosine {cos}",
+    "axis_size_parts": "bytes stored (MB)",
+    "hover_size_part": "{recipe}<br>{part}: {mb} MB ({share} of {total} MB)",
+    "size_total": "{mb} MB",
     # outliers
     "axis_channel": "input channel",
     "axis_absmax": "max |x| over the tokens (log scale)",
@@ -230,16 +234,16 @@ def ranking_table(
 
 
 # ============================================================================ all recipes
-def recipes_table(results: Sequence[Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """One row per recipe; each result: ``title``, ``metrics`` (dict),
-    ``size`` and ``float32_size`` (bytes)."""
+def recipes_table(results: Sequence[Mapping], labels: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per recipe; each result: ``key``, ``title``, ``metrics`` (dict), ``size`` and
+    ``float32_size`` (bytes); ``names``: key -> the title to show (default ``title``)."""
     lab = merge_labels(LABELS, labels)
     rows = []
     for r in results:
         m = r["metrics"]
         rows.append(
             (
-                r["title"],
+                (names or {}).get(r["key"], r["title"]),
                 _f(m["mean_cosine"], 5),
                 _f(m["min_cosine"], 5),
                 percent(m["nn_agreement"]),
@@ -262,18 +266,22 @@ def _padded(xs: Sequence[float]) -> list[float]:
     return [lo - 0.1 * span, hi + 0.14 * span]
 
 
-def size_cosine_figure(results: Sequence[Mapping], chosen: str | None = None, labels: Mapping[str, str] | None = None) -> go.Figure:
+def size_cosine_figure(
+    results: Sequence[Mapping], chosen: str | None = None, labels: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None
+) -> go.Figure:
     """The damage (1 − mean cosine to float32, log axis) against model size, one marker per
     recipe (``key``, ``title``, ``metrics``, ``size``); recipes with no damage at all (float32)
     are left out (a log axis has no 0).  The ``chosen`` key is drawn larger and in magenta;
-    labels alternate left and right of the markers so that neighbours do not overlap."""
+    labels alternate left and right of the markers so that neighbours do not overlap.
+    ``names``: key -> the marker's text (default the key)."""
     lab = merge_labels(LABELS, labels)
+    names = names or {}
     pts = sorted((r for r in results if 1.0 - r["metrics"]["mean_cosine"] > 0), key=lambda r: (r["size"], r["metrics"]["mean_cosine"]))
     xs = [r["size"] / 1e6 for r in pts]
     ys = [1.0 - r["metrics"]["mean_cosine"] for r in pts]
     colors = [CHOSEN_COLOR if r["key"] == chosen else AFTER_COLOR for r in pts]
     sizes = [15 if r["key"] == chosen else 9 for r in pts]
-    hover = [lab["hover_recipe"].format(title=r["title"], mb=_mb(r["size"]), cos=_f(r["metrics"]["mean_cosine"], 5)) for r in pts]
+    hover = [lab["hover_recipe"].format(title=names.get(r["key"], r["title"]), mb=_mb(r["size"]), cos=_f(r["metrics"]["mean_cosine"], 5)) for r in pts]
     # labels alternate sides in order of damage; near the right edge they stay on the left
     # (above / below) so that a narrow screen does not cut them off
     x_range = _padded(xs)
@@ -286,7 +294,7 @@ def size_cosine_figure(results: Sequence[Mapping], chosen: str | None = None, la
         else:
             side[j] = "middle right" if i % 2 == 0 else "middle left"
     trace = go.Scatter(
-        x=xs, y=ys, mode="markers+text", text=[r["key"] for r in pts], textposition=list(side),
+        x=xs, y=ys, mode="markers+text", text=[names.get(r["key"], r["key"]) for r in pts], textposition=list(side),
         textfont=dict(size=10), marker=dict(color=colors, size=sizes, line=dict(width=1, color="white")),
         hovertext=hover, hoverinfo="text", showlegend=False,
     )
@@ -298,6 +306,53 @@ def size_cosine_figure(results: Sequence[Mapping], chosen: str | None = None, la
             margin=dict(l=10, r=10, t=20, b=10),
             xaxis=dict(title=dict(text=lab["axis_size_mb"]), range=x_range),
             yaxis=dict(title=dict(text=lab["axis_damage_recipes"]), type="log", dtick=1),
+        ),
+    )
+    return fig
+
+
+SIZE_COLORS = {"embeddings": "#d62728", "linear_codes": "#1f77b4", "scales": "#ff7f0e", "norms_biases": "#7f7f7f"}
+"""One colour per part of :data:`quantlib.model.size.SIZE_PARTS`."""
+
+
+def size_breakdown_figure(
+    bars: Sequence[tuple[str, Mapping[str, int]]],
+    part_labels: Mapping[str, str],
+    chosen: int | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """Horizontal stacked bars of bytes, one per ``(name, parts)`` in ``bars`` (top to
+    bottom), ``parts``: part -> bytes (:meth:`~quantlib.model.size.SizeBreakdown.parts`),
+    stacked in ``part_labels``' order (part -> legend text); the total at each bar's end, the
+    ``chosen`` bar's name in bold."""
+    lab = merge_labels(LABELS, labels)
+    names = [f"<b>{n}</b>" if i == chosen else n for i, (n, _p) in enumerate(bars)]
+    totals = [sum(p.values()) for _n, p in bars]
+    traces = []
+    for part, text in part_labels.items():
+        mb = [p.get(part, 0) / 1e6 for _n, p in bars]
+        hover = [
+            lab["hover_size_part"].format(recipe=n, part=text, mb=_mb(p.get(part, 0)), share=percent(p.get(part, 0) / t if t else 0.0), total=_mb(t))
+            for (n, p), t in zip(bars, totals)
+        ]
+        traces.append(go.Bar(y=names, x=mb, orientation="h", name=text, marker_color=SIZE_COLORS.get(part, BEFORE_COLOR), hovertext=hover, hoverinfo="text"))
+    top = max(totals, default=0) / 1e6
+    traces.append(
+        go.Scatter(
+            y=names, x=[t / 1e6 for t in totals], mode="text", text=[lab["size_total"].format(mb=f"{t / 1e6:.1f}") for t in totals],
+            textposition="middle right", textfont=dict(size=11), showlegend=False, hoverinfo="skip",
+        )
+    )
+    fig = go.Figure(traces)
+    apply_layout(
+        fig,
+        chart_layout(
+            max(160, 70 + 26 * len(bars)),
+            barmode="stack",
+            margin=dict(l=10, r=10, t=40, b=10),
+            legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+            xaxis=dict(title=dict(text=lab["axis_size_parts"]), range=[0, top * 1.16 or 1.0]),
+            yaxis=dict(autorange="reversed", type="category"),
         ),
     )
     return fig

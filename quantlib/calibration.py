@@ -44,7 +44,11 @@ CALIBRATION_METHODS: tuple[str, ...] = ("minmax", "percentile", "mse", "kl")
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    """The chosen range, and for ``mse`` / ``kl`` the candidate thresholds with their objective."""
+    """The chosen range, and for ``mse`` / ``kl`` the candidate thresholds with their objective.
+
+    What a formula needs to be filled in: ``amax`` (max |x|), ``percentile`` (its ``p``), and
+    for ``kl`` the ``bin_width`` of the histogram of |x| and the ``chosen_bin`` i, the
+    threshold being ``(i + 0.5) * bin_width`` (capped at ``amax``)."""
 
     method: str
     lo: float
@@ -52,11 +56,28 @@ class CalibrationResult:
     symmetric: bool
     candidates: np.ndarray | None = None
     objective: np.ndarray | None = None
+    amax: float | None = None
+    percentile: float | None = None
+    bin_width: float | None = None
+    chosen_bin: int | None = None
 
     @property
     def threshold(self) -> float:
         """max(|lo|, |hi|): the clip threshold of a symmetric quantizer."""
         return max(abs(self.lo), abs(self.hi))
+
+    @property
+    def best(self) -> int | None:
+        """Index of the chosen candidate (the least objective), None without a search."""
+        if self.objective is None or self.objective.size == 0:
+            return None
+        return int(np.argmin(self.objective))
+
+    @property
+    def best_objective(self) -> float | None:
+        """The objective at the chosen candidate (the MSE, or KL(P || Q))."""
+        b = self.best
+        return None if b is None else float(self.objective[b])
 
 
 def _finite_flat(x) -> np.ndarray:
@@ -82,8 +103,8 @@ def minmax_range(x, *, symmetric: bool = True) -> CalibrationResult:
     a = _finite_flat(x)
     if symmetric:
         t = float(np.max(np.abs(a)))
-        return CalibrationResult("minmax", -t, t, True)
-    return CalibrationResult("minmax", float(a.min()), float(a.max()), False)
+        return CalibrationResult("minmax", -t, t, True, amax=t)
+    return CalibrationResult("minmax", float(a.min()), float(a.max()), False, amax=float(np.max(np.abs(a))))
 
 
 def percentile_range(x, *, percentile: float = 99.99, symmetric: bool = True) -> CalibrationResult:
@@ -96,9 +117,9 @@ def percentile_range(x, *, percentile: float = 99.99, symmetric: bool = True) ->
     a = _finite_flat(x)
     if symmetric:
         t = float(np.percentile(np.abs(a), percentile))
-        return CalibrationResult("percentile", -t, t, True)
+        return CalibrationResult("percentile", -t, t, True, amax=float(np.max(np.abs(a))), percentile=float(percentile))
     lo, hi = np.percentile(a, [100 - percentile, percentile])
-    return CalibrationResult("percentile", float(lo), float(hi), False)
+    return CalibrationResult("percentile", float(lo), float(hi), False, amax=float(np.max(np.abs(a))), percentile=float(percentile))
 
 
 def _hist_centers(a: np.ndarray, lo: float, hi: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +151,7 @@ def mse_range(x, *, bits: int = 8, symmetric: bool = True, num_candidates: int =
         q = np.minimum(np.rint(c[None, :] / step), qmax) * step
         mse = ((c[None, :] - q) ** 2 * h[None, :]).sum(axis=1) / h.sum()
         best = int(np.argmin(mse))
-        return CalibrationResult("mse", -float(T[best]), float(T[best]), True, T, mse)
+        return CalibrationResult("mse", -float(T[best]), float(T[best]), True, T, mse, amax=amax)
     mn, mx = min(float(a.min()), 0.0), max(float(a.max()), 0.0)
     if mn == mx:
         return CalibrationResult("mse", 0.0, 0.0, False, frac * 0, frac * 0)
@@ -142,7 +163,7 @@ def mse_range(x, *, bits: int = 8, symmetric: bool = True, num_candidates: int =
     q = np.clip(np.rint(c[None, :] / scale) + zp, 0, levels)
     mse = ((c[None, :] - (q - zp) * scale) ** 2 * h[None, :]).sum(axis=1) / h.sum()
     best = int(np.argmin(mse))
-    return CalibrationResult("mse", float(lo[best]), float(hi[best]), False, hi, mse)
+    return CalibrationResult("mse", float(lo[best]), float(hi[best]), False, hi, mse, amax=float(np.max(np.abs(a))))
 
 
 def _smooth(p: np.ndarray, eps: float = 1e-4) -> np.ndarray | None:
@@ -199,7 +220,7 @@ def kl_range(x, *, bits: int = 8, num_bins: int = 2048) -> CalibrationResult:
         kl[k] = float(np.sum(ps[live] * np.log(ps[live] / qs[live])))
     best = int(np.argmin(kl))
     t = min((cands[best] + 0.5) * width, amax)
-    return CalibrationResult("kl", -t, t, True, np.minimum((cands + 0.5) * width, amax), kl)
+    return CalibrationResult("kl", -t, t, True, np.minimum((cands + 0.5) * width, amax), kl, amax=amax, bin_width=float(width), chosen_bin=int(cands[best]))
 
 
 def calibrate(

@@ -82,9 +82,16 @@ def test_defaults(direct):
     # the TFLite converter code is shown
     assert any("representative_dataset" in c.value for c in at.code)
     # the sections are lazy tabs: only the first (every recipe compared) is computed
-    assert [t.label for t in at.tabs] == ["Every recipe", "Activation outliers", "SmoothQuant", "Per-layer sensitivity", "Calibration", "GPTQ and AWQ"]
-    assert len(charts(at)) == 1
-    table = at.dataframe[2].value
+    assert [t.label for t in at.tabs] == ["Every recipe", "Activation outliers", "SmoothQuant", "Per-layer sensitivity", "Calibration", "GPTQ and AWQ", "One layer up close"]
+    # the bytes part by part (always), then the first tab's size/cosine and parts charts
+    assert len(charts(at)) == 3
+    size = charts(at)[0]
+    assert [t["name"] for t in size["data"][:4]] == ["embeddings", "Linear weights (codes)", "scales and zero points", "LayerNorms and biases"]
+    parts = res.size.parts()
+    chosen = [t["x"][2] for t in size["data"][:4]]  # bars: float32, float16, the recipe, with embeddings quantized
+    assert chosen == pytest.approx([v / 1e6 for v in parts.values()])
+    assert sum(parts.values()) == res.size.total
+    table = next(d.value for d in at.dataframe if "Recipe" in d.value.columns)
     assert table["Recipe"].tolist() == [r.title for r in RECIPES.values()]
     info = at.info[0].value  # the vocabulary note
     assert "244 CJK characters" in info and "(0% [UNK])" in info
@@ -103,7 +110,7 @@ def test_defaults(direct):
 def test_each_section_opens_from_the_url(section, chart, text):
     """Each lazy section computes and shows its findings when opened (here from ?section=)."""
     at = open_model(section=section)
-    assert len(charts(at)) == 1  # that section's chart, nothing else computed
+    assert len(charts(at)) == 2  # the size parts, and that section's chart: nothing else computed
     page_text = markdown(at) + "\n".join(c.value for c in at.caption)
     assert text in page_text
     if section == "smoothquant":
@@ -184,7 +191,7 @@ def test_alpha_change():
     after = per_linear()
     assert after["W8A8"].tolist() == before["W8A8"].tolist()  # unsmoothed: unchanged
     assert after["W8A8 + SmoothQuant"].tolist() != before["W8A8 + SmoothQuant"].tolist()
-    legend = [t.get("name") for t in charts(at)[0]["data"]]
+    legend = [t.get("name") for t in charts(at)[1]["data"]]
     assert "after smoothing (α = 0.80)" in legend
 
 
@@ -254,11 +261,11 @@ def test_methods_compared(direct):
 
     m, b, ref = direct
     at = open_model(section="methods", ptq_calib=str(PTQ_N))
-    if not charts(at):  # not computed by an earlier test in this process
+    if len(charts(at)) < 2:  # not computed by an earlier test in this process
         assert "nine quantizations of the whole model" in markdown(at)
         at.button(key="model_run_methods").click()
         rerun_ok(at)
-    fig = charts(at)[0]
+    fig = charts(at)[1]
     assert [t["name"] for t in fig["data"]] == ["RTN", "GPTQ", "AWQ"]
     table = next(d.value for d in at.dataframe if "method" in d.value.columns)
     assert len(table) == 9 and table["method"].tolist() == ["RTN", "GPTQ", "AWQ"] * 3
@@ -268,3 +275,45 @@ def test_methods_compared(direct):
         assert fig["data"][0]["y"][2 - i] == pytest.approx(1 - cos, rel=1e-9)  # x: bits ascending
     findings = [line for line in markdown(at).split("\n") if line.startswith("- int")]
     assert len(findings) == 6 and all(("RTN" in f) and ("× smaller than RTN's" in f) for f in findings)
+
+
+# ------------------------------------------------------------------ bytes, formulas, close-up
+def test_embeddings_quantized_from_the_url(direct):
+    """?emb=1 quantizes the word table with the recipe's scheme: the size and metrics are
+    quantlib's for that recipe, the embeddings part shrinks."""
+    from quantlib.model.recipes import RECIPES, with_quantized_embeddings
+    from quantlib.model.size import model_size
+
+    m, b, ref = direct
+    at = open_model(recipe="nf4", emb="1")
+    assert at.toggle(key="model_emb").value is True
+    r = with_quantized_embeddings(RECIPES["nf4"])
+    res = run_recipe(m, r, b, ref)
+    assert metric(at, "model size") == f"{res.size.total / 1e6:.2f} MB"
+    assert metric(at, "mean cosine to float32") == f"{res.metrics.mean_cosine:.6f}"
+    on, off = model_size(m, r).parts(), model_size(m, RECIPES["nf4"]).parts()
+    assert on["embeddings"] < off["embeddings"] / 5 and on["linear_codes"] == off["linear_codes"]
+    assert f"{on['embeddings'] / 1e6:.2f} MB" in "\n".join(c.value for c in at.caption)
+    # a recipe with no weight scheme for the table: the switch is off and disabled
+    f16 = open_model(recipe="tflite_float16", emb="1")
+    assert f16.toggle(key="model_emb").disabled
+
+
+def test_smoothquant_and_calibration_formulas():
+    at = open_model(section="smoothquant")
+    latex = [e.value.strip("$\n") for e in at.get("latex")]
+    assert len(latex) == 3 and latex[0].startswith(r"s_j = \frac{\max|X_j|^{\alpha}}")
+    cal = open_model(section="calibration")
+    latex = [e.value.strip("$\n") for e in cal.get("latex")]
+    assert len(latex) == 4 and latex[0].startswith(r"T = \max|x| = ")
+    assert latex[1].startswith(r"T = P_{99.99}(|x|)") and "KL" in latex[3]
+    cal.select_slider(key="model_cal_pct").set_value(99.9)
+    rerun_ok(cal)
+    assert cal.get("latex")[1].value.strip("$\n").startswith(r"T = P_{99.9}(|x|)")
+
+
+def test_closeup_section_from_the_url():
+    at = open_model(section="closeup", ptq_calib="32", layer="layer0.attn_out", grid="int2:block=64")
+    assert at.selectbox(key="model_closeup_layer").value == "layer0.attn_out"
+    assert any("At the end: GPTQ" in c.value for c in at.caption)
+    assert at.query_params.get("layer") in ("layer0.attn_out", ["layer0.attn_out"])

@@ -442,6 +442,62 @@ def test_block_zoom_shows_how_values_were_rounded():
     assert "row 1, columns 64 to 127" in markdown(at)
 
 
+FORMULA_SCHEMES = {
+    "int4:block=64": r"\frac{2^{k-1}-1}{\operatorname{absmax}(x)}",
+    "uint8": r"\operatorname{clamp}(\operatorname{round}(x/\Delta) + z, 0, 2^k - 1)",
+    "nf4:block=64,dq": r"\operatorname{find\_nearest}",
+    "mxfp4": r"\lfloor \log_2 \operatorname{amax}(x) \rfloor - e_{\max}",
+    "nvfp4": r"s_b &= \mathrm{float8\_e4m3fn}",
+    "float8_e4m3fn:scaled": r"\max_{\mathrm{float8\_e4m3fn}}",
+    "bfloat16": r"\operatorname{round}_{\mathrm{bfloat16}}(x)",
+    "ternary": r"\operatorname{mean}(|x| : |x| > \delta)",
+}
+
+
+@pytest.mark.parametrize("scheme", list(FORMULA_SCHEMES))
+def test_block_up_close_shows_the_formulas_with_the_blocks_numbers(scheme):
+    from lab.tensor.formulas import tex_num
+    from quantlib.schemes.explain import block_explain
+
+    at = open_tab(open_tensor(scheme=scheme, compare="none"), "One block up close")
+    assert not errors(at)
+    tex = " ".join(e.value for e in at.latex)
+    assert at.latex and FORMULA_SCHEMES[scheme] in tex
+    x = tc.sample_tensor("gaussian_weights", "default", 0).array
+    q = quantize(x, scheme)
+    g = at.number_input(key="tl_zoom").value if q.layout.n_groups > 1 else 0
+    be = block_explain(q, x, g, limit=tc.ZOOM_MAX)
+    assert tex_num(be.deq[be.worst], 8) in tex and tex_num(be.x[be.worst], 8) in tex  # the live numbers of the block shown
+    if "c" in be.numbers:
+        assert tex_num(be.numbers["c"], 8) in tex
+        table = table_with(at, "x·c")
+        assert table["q"].tolist()[be.worst] in (str(int(be.codes[be.worst])), str(int(be.values[be.worst])) if float(be.values[be.worst]).is_integer() else "")
+    md = markdown(at) + " ".join(c.value for c in at.caption)
+    assert "the scale is Δ = 1/c" in md and "with the largest error" in md
+    if scheme.startswith("nf4"):
+        assert r"4 + \frac{8}{64} + \frac{32}{64\cdot 256}" in tex
+
+
+def test_block_up_close_formula_follows_the_chosen_block():
+    at = open_tab(open_tensor(scheme="int8:block=64", compare="none"), "One block up close")
+    first = [e.value for e in at.latex]
+    at.number_input(key="tl_zoom").set_value(3)
+    rerun_ok(at)
+    assert [e.value for e in at.latex] != first
+    x = tc.sample_tensor("gaussian_weights", "default", 0).array
+    from lab.tensor.formulas import tex_num
+    from quantlib.schemes.explain import block_explain
+
+    be = block_explain(quantize(x, "int8:block=64"), x, 3)
+    assert rf"\frac{{127}}{{{tex_num(be.numbers['absmax'], 8)}}} = {tex_num(be.numbers['c'], 8)}" in at.latex[0].value
+
+
+def test_ggml_block_has_no_formula_but_its_table():
+    at = open_tab(open_tensor(scheme="q4_0", compare="none"), "One block up close")
+    assert not errors(at) and not at.latex
+    assert len(table_with(at, "How it was rounded")) > 0
+
+
 def test_chart_options_recompute_nothing():
     at = open_tensor(compare="int8|mxfp4")
     before = dict(tc.MISSES)

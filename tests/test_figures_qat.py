@@ -75,3 +75,55 @@ def test_families_table_and_figure():
     assert list(qat.x) == [1.466, 2.466, 2.466]
     assert list(qat.textposition) == ["top center", "top center", "bottom center"]
     assert len(fig.layout.annotations) >= 3
+
+
+# ============================================================================ several seeds
+class _Study:
+    """The two fields seed_rows / seed_families read, planted."""
+
+    def __init__(self, rows, families):
+        self.rows, self.families = rows, families
+
+
+def seeds():
+    """Three seeds: the 2-bit data-free PTQ of the real page's seeds 0, 1, 2 (79.7, 64.1, 61.3%)."""
+    out = []
+    for acc2 in (0.797, 0.641, 0.613):
+        r = [MethodRow(bits=2, method="ptq_dynamic", accuracy=acc2, loss=0.1, nbytes=3472),
+             MethodRow(bits=2, method="qat", accuracy=0.89, loss=0.1, nbytes=3472)]
+        f = [FamilyRow(family="binary", scheme="binary:axis=1", bits_per_weight=1.466, nbytes=2288, ptq_accuracy=acc2, qat_accuracy=0.95, seconds=0.1)]
+        out.append(_Study(r, f))
+    return out
+
+
+def test_seed_rows_merge_mean_and_min_max():
+    merged = {(r["bits"], r["method"]): r for r in figs.seed_rows(seeds())}
+    d = merged[(2, "ptq_dynamic")]
+    assert d["accuracy"] == pytest.approx((0.797 + 0.641 + 0.613) / 3)
+    assert (d["lo"], d["hi"], d["spread"].n, d["nbytes"]) == (0.613, 0.797, 3, 3472)
+    fam = figs.seed_families(seeds())[0]
+    assert fam["ptq_spread"].values == (0.797, 0.641, 0.613) and fam["qat_accuracy"] == pytest.approx(0.95)
+
+
+def test_tables_and_figures_show_the_seed_spread():
+    from figures.training import spread
+
+    merged = figs.seed_rows(seeds())
+    f = spread([0.961, 0.975, 0.964])
+    t = figs.methods_table(merged, f, 38440)
+    assert t.iloc[0, 3] == "96.7% (96.1–97.5)"
+    assert t.iloc[1].tolist()[3] == "68.4% (61.3–79.7)" and t.iloc[1].tolist()[5] == "89.0% (89.0–89.0)"
+    fig = figs.accuracy_figure(merged, f)
+    dyn = fig.data[0]
+    assert list(dyn.error_y.array) == pytest.approx([100 * (0.797 - (0.797 + 0.641 + 0.613) / 3)])
+    assert list(dyn.error_y.arrayminus) == pytest.approx([100 * ((0.797 + 0.641 + 0.613) / 3 - 0.613)])
+    rect = [s for s in fig.layout.shapes if s.type == "rect"][0]
+    assert (rect.y0, rect.y1) == pytest.approx((96.1, 97.5))
+    ft = figs.families_table(figs.seed_families(seeds()), f, 38440)
+    assert ft.iloc[1].tolist()[-2:] == ["68.4% (61.3–79.7)", "95.0% (95.0–95.0)"]
+    ff = figs.families_figure(figs.seed_families(seeds()), f, 38440)
+    assert ff.data[0].error_y.arrayminus[0] == pytest.approx(100 * ((0.797 + 0.641 + 0.613) / 3 - 0.613))
+    # one seed: plain percentages, no error bars
+    one = figs.seed_rows(seeds()[:1])
+    assert figs.methods_table(one, 0.961, 38440).iloc[1].tolist()[3] == "79.7%"
+    assert figs.accuracy_figure(rows(), 0.962).data[0].error_y.array is None

@@ -52,7 +52,7 @@ def test_rounding_table_words():
     x = np.array([0.5, 0.3, 0.2, 0.25, 0.75, 1.4, 0.1, -0.7])
     xq = np.array([0.5, 0.5, 0.0, 0.0, 1.0, 1.0, 0.5, -0.5])
     clipped = np.array([False, False, False, False, False, True, False, False])
-    t = F.rounding_table(x, xq, [str(i) for i in range(8)], levels, scale=2.0, clipped=clipped, start=64, rule="a rule")
+    t = F.rounding_table(x, xq, [str(i) for i in range(8)], levels, scaled=2 * x, q=np.rint(2 * x), clipped=clipped, start=64, rule="a rule")
     how = t["How it was rounded"].tolist()
     assert how == [
         "exact: a level itself",
@@ -65,7 +65,9 @@ def test_rounding_table_words():
         "up to the nearer level",
     ]
     assert t["Index"].tolist()[:2] == [64, 65]
-    assert t["x / scale"].iloc[1] == "0.15"
+    assert t["x·c"].iloc[1] == "0.6" and t["q"].iloc[1] == "1"  # x·c, then what it rounds to
+    assert list(t.columns)[:5] == ["Index", "Original x", "x·c", "q", "Code"]
+    assert "Code" not in F.rounding_table(x, xq, None, levels).columns
     assert t["Level below"].iloc[5] == "1" and t["Level above"].iloc[5] == "—"  # nothing beyond the top level
 
 
@@ -73,7 +75,7 @@ def test_rounding_table_of_real_nf4_block():
     x = rng_tensor((4, 64))
     q = quantize(x, "nf4:block=64")
     xq = q.dequantize()
-    t = F.rounding_table(x[1], xq[1], [str(c) for c in q.codes[1]], q.levels(1), scale=float(q.scales.reshape(-1)[1]))
+    t = F.rounding_table(x[1], xq[1], None, q.levels(1), scaled=x[1] / q.scales.reshape(-1)[1], q=q.codes[1])
     assert len(t) == 64
     assert not t["How it was rounded"].str.contains("not the nearest").any()  # NF4 rounds to the nearest level
 

@@ -191,3 +191,41 @@ def test_hook_params_are_trained(digits):
     hook = _LearnedScale()
     h = _run(digits, "float32", weight_hooks=[hook, None], epochs=1)
     assert h.hook_params[0]["s"] != 1.0 and h.hook_params[0]["s"] == hook.params["s"]
+
+
+# --------------------------------------------------------------------------- loss_weight
+def test_power_of_two_loss_weight_with_sgd_lr_compensated_is_bit_identical_in_float32():
+    data = load_digits()
+    p0 = init_mlp((64, 32, 10), seed=3)
+    base = train(p0, data, policy=PRECISIONS["float32"], optimizer=SGD(lr=0.05), epochs=1, batch_size=64, seed=3)
+    small = train(p0, data, policy=PRECISIONS["float32"], optimizer=SGD(lr=0.05 * 2.0**20), epochs=1, batch_size=64, seed=3, loss_weight=2.0**-20)
+    for a, b in zip(base.params, small.params):
+        for k in a:
+            assert np.array_equal(a[k], b[k])
+    assert np.array_equal(base.step_loss, small.step_loss)  # the recorded loss is the cross-entropy itself
+    assert small.hist_true["weight_grads"].sum() == base.hist_true["weight_grads"].sum()
+    # the histogram sees the 2**-20 smaller gradients: its mean exponent is 20 lower
+    mean_e = [float((h.hist_bins * h.hist_true["weight_grads"]).sum() / h.hist_true["weight_grads"].sum()) for h in (base, small)]
+    assert mean_e[0] - mean_e[1] == pytest.approx(20, abs=0.05)
+
+
+def test_small_loss_weight_underflows_in_float16_and_loss_scaling_rescues_it():
+    data = load_digits()
+    p0 = init_mlp((64, 32, 10), seed=0)
+    kw = dict(epochs=1, batch_size=64, seed=0, loss_weight=2.0**-20)
+    pure = train(p0, data, policy=PRECISIONS["float16"], optimizer=SGD(lr=0.05 * 2.0**20), **kw)
+    scaled = train(p0, data, policy=PRECISIONS["float16_master"], optimizer=SGD(lr=0.05 * 2.0**20), scaler=LossScaler(init_scale=2.0**16), **kw)
+    assert pure.fraction("underflow") > 0.8
+    assert scaled.fraction("underflow") < 0.1 and scaled.fraction("rescued") > 0.5
+
+
+def test_default_loss_weight_changes_nothing_and_bad_weights_are_refused():
+    data = load_digits()
+    p0 = init_mlp((64, 16, 10), seed=1)
+    kw = dict(policy=PRECISIONS["float16"], epochs=1, batch_size=128, seed=1)
+    a = train(p0, data, optimizer=SGD(lr=0.05), **kw)
+    b = train(p0, data, optimizer=SGD(lr=0.05), loss_weight=1.0, **kw)
+    assert all(np.array_equal(x[k], y[k]) for x, y in zip(a.params, b.params) for k in x)
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="loss_weight"):
+            train(p0, data, optimizer=SGD(lr=0.05), loss_weight=bad, **kw)

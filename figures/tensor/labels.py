@@ -123,7 +123,8 @@ LABELS: dict[str, str] = {
     # block zoom
     "col_index": "Index",
     "col_x": "Original x",
-    "col_x_over_s": "x / scale",
+    "col_xc": "x·c",
+    "col_q": "q",
     "col_below": "Level below",
     "col_above": "Level above",
     "col_code": "Code",

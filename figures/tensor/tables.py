@@ -43,20 +43,23 @@ def _how(x: float, xq: float, below: float, above: float, clipped: bool, lab: Ma
 def rounding_table(
     x: np.ndarray,
     xq: np.ndarray,
-    codes: Sequence[str],
+    codes: Sequence[str] | None,
     levels: np.ndarray,
     *,
-    scale: float | None = None,
+    scaled: np.ndarray | None = None,
+    q: Sequence | None = None,
     clipped: np.ndarray | None = None,
     start: int = 0,
     rule: str = "",
     labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """One row per element of a block: its value, the value it is stored as and in words how it
-    was rounded, the error, its code, and the levels around it.  ``levels``: every value the group can
-    decode to (sorted); ``scale``: the group's scale (adds an ``x / scale`` column);
-    ``start``: the index of the first element (for the Index column); ``rule``: a word for
-    schemes that do not round to the nearest level (e.g. "log domain")."""
+    """One row per element of a block, in the notes' notation: its value x, ``x·c`` (``scaled``,
+    the value before rounding), ``q`` (what it rounds to before the scale: the integer code, a
+    codebook index, an element value), the stored code (``codes``; None leaves the column out),
+    the value it is stored as and in words how it was rounded, the error, and the levels around
+    it.  ``levels``: every value the group can decode to (sorted); ``start``: the index of the
+    first element; ``rule``: a word for schemes that do not round to the nearest level.
+    Worked row (int8, c = 50): x = 1.013 -> x·c = 50.65, q = 51, stored as 1.02."""
     lab = merge_labels(LABELS, labels)
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     xq = np.asarray(xq, dtype=np.float64).reshape(-1)
@@ -70,16 +73,16 @@ def rounding_table(
     far = lab["how_far"].format(rule=rule or "?")
     words = {**lab, "how_far": far}
     for i in range(x.size):
-        row = {
-            lab["col_index"]: start + i,
-            lab["col_x"]: num(x[i], 6),
-            lab["col_xq"]: num(xq[i], 6),
-            lab["col_how"]: _how(x[i], xq[i], below[i], above[i], bool(clip[i]), words),
-            lab["col_error"]: num(xq[i] - x[i], 3),
-            lab["col_code"]: codes[i],
-        }
-        if scale is not None:
-            row[lab["col_x_over_s"]] = num(x[i] / scale, 5) if scale else "—"
+        row = {lab["col_index"]: start + i, lab["col_x"]: num(x[i], 6)}
+        if scaled is not None:
+            row[lab["col_xc"]] = num(float(scaled[i]), 6)
+        if q is not None:
+            row[lab["col_q"]] = str(int(q[i])) if isinstance(q[i], (int, np.integer)) or float(q[i]).is_integer() else num(float(q[i]), 6)
+        if codes is not None:
+            row[lab["col_code"]] = codes[i]
+        row[lab["col_xq"]] = num(xq[i], 6)
+        row[lab["col_error"]] = num(xq[i] - x[i], 3)
+        row[lab["col_how"]] = _how(x[i], xq[i], below[i], above[i], bool(clip[i]), words)
         row[lab["col_below"]] = num(below[i], 6) if below[i] <= x[i] else "—"
         row[lab["col_above"]] = num(above[i], 6) if above[i] >= x[i] else "—"
         rows.append(row)

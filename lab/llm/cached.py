@@ -100,7 +100,12 @@ def reference_eval() -> dict:
     from quantlib.llm.evaluate import perplexity
 
     m = model()
-    return {"ppl": perplexity(reference_logits(), eval_ids()), "nbytes": m.stored_nbytes, "bits_per_weight": 8 * m.stored_nbytes / m.n_params, "n_params": m.n_params}
+    return {
+        "ppl": perplexity(reference_logits(), eval_ids()),
+        "nbytes": m.stored_nbytes,
+        "bits_per_weight": 8 * m.stored_nbytes / m.n_params,
+        "n_params": m.n_params,
+    }
 
 
 @st.cache_resource(show_spinner=False)
@@ -112,8 +117,15 @@ def calibration_ids() -> np.ndarray:
 
 
 def recipe(
-    weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None, kv: str | None,
-    method: str = "rtn", calib: int = 16, act_order: bool = False, clip: bool = False,
+    weights: str | None,
+    emb: str | None,
+    keep: tuple[int, ...],
+    act: str | None,
+    kv: str | None,
+    method: str = "rtn",
+    calib: int = 16,
+    act_order: bool = False,
+    clip: bool = False,
 ):
     from quantlib.llm.recipes import LlmRecipe
 
@@ -156,8 +168,15 @@ def evaluation(weights: str | None, emb: str | None, keep: tuple[int, ...], act:
 
 
 def evaluate(
-    weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None,
-    method: str = "rtn", calib: int = 16, act_order: bool = False, clip: bool = False, progress=None,
+    weights: str | None,
+    emb: str | None,
+    keep: tuple[int, ...],
+    act: str | None,
+    method: str = "rtn",
+    calib: int = 16,
+    act_order: bool = False,
+    clip: bool = False,
+    progress=None,
 ) -> dict:
     """:func:`evaluation` for any method: RTN from ``st.cache_data``; GPTQ / AWQ (a minute of
     numpy) memoized in a shared store by their settings, ``progress(fraction)`` while they run.

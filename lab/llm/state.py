@@ -26,6 +26,7 @@ __all__ = [
     "CLOSEUP_GRIDS",
     "CLOSEUP_GRID",
     "CLOSEUP_LAYER",
+    "CLOSEUP_ORDER",
     "DEFAULT_CALIB",
     "DEFAULT_CLOSEUP_LAYER",
     "DEFAULT_PRESET",
@@ -55,7 +56,7 @@ DEFAULT_PRESET = "Q4_K"
 DEFAULT_WEIGHTS = "q4_k"
 DEFAULT_PROMPT = "What is the capital of France?"
 METHOD, CALIB, ACT_ORDER, CLIP = "llm_method", "llm_calib", "llm_act_order", "llm_clip"
-CLOSEUP_LAYER, CLOSEUP_GRID = "llm_closeup_layer", "llm_closeup_grid"
+CLOSEUP_LAYER, CLOSEUP_GRID, CLOSEUP_ORDER = "llm_closeup_layer", "llm_closeup_grid", "llm_closeup_order"
 DEFAULT_CALIB = 16
 CALIB_RANGE = (1, 64)
 METHODS: dict[str, str] = {

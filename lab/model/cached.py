@@ -29,6 +29,7 @@ __all__ = [
     "calibration_study",
     "eval_batch",
     "eval_inputs",
+    "embedding_scheme",
     "eval_texts",
     "linear_names",
     "method_problem",
@@ -43,6 +44,7 @@ __all__ = [
     "run",
     "run_method",
     "sensitivity",
+    "size_parts",
     "smooth_table",
     "smooth_variants",
     "smooth_view",
@@ -147,10 +149,26 @@ def recipe_info(key: str):
     return RECIPES[key]
 
 
-def _recipe(key: str, keep: tuple[str, ...]):
-    from quantlib.model.recipes import RECIPES, with_float_layers
+def _recipe(key: str, keep: tuple[str, ...], emb: bool = False):
+    from quantlib.model.recipes import RECIPES, with_float_layers, with_quantized_embeddings
 
-    return with_float_layers(RECIPES[key], keep) if keep else RECIPES[key]
+    r = with_quantized_embeddings(RECIPES[key]) if emb else RECIPES[key]
+    return with_float_layers(r, keep) if keep else r
+
+
+def embedding_scheme(key: str) -> str | None:
+    """The scheme recipe ``key`` would quantize the token embeddings with (None: it cannot)."""
+    from quantlib.model.size import embedding_scheme as scheme
+
+    return scheme(recipe_info(key))
+
+
+def size_parts(key: str, keep: tuple[str, ...] = (), emb: bool = False) -> dict[str, int]:
+    """Bytes of recipe ``key`` part by part (:data:`quantlib.model.size.SIZE_PARTS`), without
+    running it."""
+    from quantlib.model.size import model_size
+
+    return model_size(model(), _recipe(key, keep, emb)).parts()
 
 
 def _calib_for(key: str, n: int):
@@ -159,12 +177,14 @@ def _calib_for(key: str, n: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def run(key: str, keep: tuple[str, ...] = (), n: int = 16) -> dict:
+def run(key: str, keep: tuple[str, ...] = (), n: int = 16, emb: bool = False) -> dict:
     """Run recipe ``key`` (Linears in ``keep`` in float32; ``n`` calibration texts for the
-    integer recipes) over the evaluation set: embeddings, metrics (dict), sizes, seconds."""
+    integer recipes; ``emb``: the token embeddings quantized too) over the evaluation set:
+    embeddings, metrics (dict), sizes (``size_parts``: bytes part by part), seconds (numpy
+    emulation)."""
     from quantlib.model.recipes import run_recipe
 
-    r = _recipe(key, keep)
+    r = _recipe(key, keep, emb)
     t0 = time.perf_counter()
     res = run_recipe(model(), r, eval_batch(), reference(), _calib_for(key, n))
     return {
@@ -173,6 +193,7 @@ def run(key: str, keep: tuple[str, ...] = (), n: int = 16) -> dict:
         "embeddings": res.embeddings,
         "metrics": res.metrics.as_dict(),
         "size": res.size.total,
+        "size_parts": res.size.parts(),
         "float32_size": res.size.float32_total,
         "seconds": time.perf_counter() - t0,
     }
@@ -235,28 +256,39 @@ def sensitivity(key: str, n: int, groups: str, progress=None) -> list[dict]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def calibration_study(name: str, n: int = 16) -> dict:
-    """min-max / percentile / MSE / KL clip ranges for Linear ``name``'s input, from the first
-    ``n`` calibration texts, and what each does end to end; plus the calibration inputs."""
+def calibration_study(name: str, n: int = 16, percentile: float = 99.99) -> dict:
+    """min-max / percentile (``percentile``) / MSE / KL clip ranges for Linear ``name``'s
+    input, from the first ``n`` calibration texts, and what each does end to end; plus the
+    calibration inputs.  Each row also holds what its formula needs (``amax``, ``percentile``,
+    the chosen candidate ``best`` of ``n_candidates`` with its ``objective`` and min-max's
+    ``objective_minmax``, KL's ``bin_width`` and ``chosen_bin``)."""
     from quantlib.model import collect_stats, tokenize
     from quantlib.model.evalset import CALIBRATION_TEXTS
     from quantlib.model.recipes import calibration_study as study
 
     calib = collect_stats(model(), tokenize(list(CALIBRATION_TEXTS[:n])), keep_inputs=True, names=[name])[name].inputs()
-    rows = study(model(), name, calib, eval_batch(), reference(), eval_inputs()[name])
-    return {
-        "values": calib,
-        "rows": [
+    rows = study(model(), name, calib, eval_batch(), reference(), eval_inputs()[name], percentile=percentile)
+    out = []
+    for r in rows:
+        c = r.result
+        out.append(
             {
                 "method": r.method,
-                "threshold": float(r.result.threshold),
+                "threshold": float(c.threshold),
                 "frac_clipped": r.frac_clipped,
                 "output_rel_error": r.output_rel_error,
                 "metrics": r.metrics.as_dict(),
+                "amax": c.amax,
+                "percentile": c.percentile,
+                "best": c.best,
+                "n_candidates": None if c.candidates is None else int(c.candidates.size),
+                "objective": c.best_objective,
+                "objective_minmax": None if c.objective is None else float(c.objective[-1]),
+                "bin_width": c.bin_width,
+                "chosen_bin": c.chosen_bin,
             }
-            for r in rows
-        ],
-    }
+        )
+    return {"values": calib, "rows": out}
 
 
 # ------------------------------------------------------------------ GPTQ and AWQ
@@ -290,22 +322,23 @@ def _run_method(recipe, method: str, n: int, act_order: bool, clip: bool, progre
         "embeddings": res.embeddings,
         "metrics": res.metrics.as_dict(),
         "size": res.size.total,
+        "size_parts": res.size.parts(),
         "float32_size": res.size.float32_total,
         "seconds": time.perf_counter() - t0,
         "ptq": rep.summary(),
     }
 
 
-def run_method(key: str, keep: tuple[str, ...], method: str, n: int, act_order: bool = False, clip: bool = False, progress=None) -> dict:
+def run_method(key: str, keep: tuple[str, ...], method: str, n: int, act_order: bool = False, clip: bool = False, progress=None, emb: bool = False) -> dict:
     """Recipe ``key`` (a weight-only recipe; ``keep`` in float32) with its weights rounded by
     GPTQ or AWQ on ``n`` calibration texts: :func:`run`'s dict plus ``ptq``, the method's
     :meth:`~quantlib.ptq.report.PTQReport.summary`.  ``progress(done, total)`` per Linear or
     group while computing; memoized for every session."""
-    cache_key = (key, keep, method, n, act_order and method == "gptq", clip and method == "awq")
+    cache_key = (key, keep, method, n, act_order and method == "gptq", clip and method == "awq", emb)
     store = shared_store("model_ptq", _PTQ_MAX)
     found = store.get(cache_key)
     if found is None:
-        found = store.put(cache_key, _run_method(_recipe(key, keep), method, n, cache_key[4], cache_key[5], progress))
+        found = store.put(cache_key, _run_method(_recipe(key, keep, emb), method, n, cache_key[4], cache_key[5], progress))
     return found
 
 

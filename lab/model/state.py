@@ -2,12 +2,15 @@
 
     /model?recipe=w8a8&calib=8&section=smoothquant
     /model?recipe=nf4&method=gptq&ptq_calib=64&section=methods
+    /model?recipe=nf4&emb=1
+    /model?section=closeup&layer=layer0.ffn_down&grid=int2:block=64&order=1
 
 ``recipe``: a key of :data:`quantlib.model.recipes.RECIPES` (default ``tflite_int8``);
 ``calib``: the representative-dataset size, 1..32 (default 16); ``method``: how a weight-only
 recipe's weights are rounded, ``rtn`` / ``gptq`` / ``awq`` (default ``rtn``: the recipe as it
 is); ``ptq_calib``: GPTQ's and AWQ's calibration texts, one of :data:`PTQ_N_OPTIONS` (default
-128); ``section``: the open tab (only that section is computed: the page's first visit no
+128); ``emb``: 1 to quantize the token embedding table too, with the recipe's weight scheme
+(default 0: it stays float32, as in every recipe but float16); ``section``: the open tab (only that section is computed: the page's first visit no
 longer runs every study at once).  A bad value is reported on the page and the default is used.
 
 The settings are held under *value keys* (``model_recipe_value`` …), not only under the widgets'
@@ -27,6 +30,7 @@ import streamlit as st
 
 from lab.core.i18n import N_
 from lab.llm.state import METHODS as METHOD_LABELS  # the same three methods, the same words
+from lab.model.closeup import PARAMS as CLOSEUP_PARAMS
 from lab.core.state import Param, Sections, params_to_query, query_dict, read_params, url_is_new, write_url
 
 __all__ = [
@@ -35,12 +39,14 @@ __all__ = [
     "N_CALIB",
     "METHOD",
     "PTQ_N",
+    "EMB",
     "TAB",
     "SECTIONS",
     "DEFAULT_RECIPE",
     "DEFAULT_N_CALIB",
     "DEFAULT_METHOD",
     "DEFAULT_PTQ_N",
+    "DEFAULT_EMB",
     "METHODS",
     "METHOD_LABELS",
     "PTQ_N_OPTIONS",
@@ -58,6 +64,7 @@ RECIPE = "model_recipe"
 N_CALIB = "model_n_calib"
 METHOD = "model_method"
 PTQ_N = "model_ptq_n"
+EMB = "model_emb"
 TAB = "model_tab"  # the open section's (translated) tab label
 DEFAULT_RECIPE = "tflite_int8"
 DEFAULT_N_CALIB = 16
@@ -65,6 +72,7 @@ METHODS = ("rtn", "gptq", "awq")  # quantlib.model.ptq.METHODS (not imported: no
 DEFAULT_METHOD = "rtn"
 PTQ_N_OPTIONS = (32, 64, 128, 256)
 DEFAULT_PTQ_N = 128
+DEFAULT_EMB = False
 SECTIONS: dict[str, str] = {
     "recipes": N_("Every recipe"),
     "outliers": N_("Activation outliers"),
@@ -72,10 +80,11 @@ SECTIONS: dict[str, str] = {
     "sensitivity": N_("Per-layer sensitivity"),
     "calibration": N_("Calibration"),
     "methods": N_("GPTQ and AWQ"),
+    "closeup": N_("One layer up close"),
 }
 """URL value -> tab label, in page order; the first is open by default."""
 
-DEFAULTS = {RECIPE: DEFAULT_RECIPE, N_CALIB: DEFAULT_N_CALIB, METHOD: DEFAULT_METHOD, PTQ_N: DEFAULT_PTQ_N}
+DEFAULTS = {RECIPE: DEFAULT_RECIPE, N_CALIB: DEFAULT_N_CALIB, METHOD: DEFAULT_METHOD, PTQ_N: DEFAULT_PTQ_N, EMB: DEFAULT_EMB}
 """Widget key -> default, for the settings pinned by :func:`pin_widgets`."""
 
 
@@ -88,6 +97,7 @@ N_CALIB_RANGE = (1, 32)
 CALIB_PARAM = Param("calib", value_key(N_CALIB), "int", default=DEFAULT_N_CALIB, lo=N_CALIB_RANGE[0], hi=N_CALIB_RANGE[1], clamp=False)
 METHOD_PARAM = Param("method", value_key(METHOD), "choice", default=DEFAULT_METHOD, options=METHODS)
 PTQ_N_PARAM = Param("ptq_calib", value_key(PTQ_N), "int", default=DEFAULT_PTQ_N, options=PTQ_N_OPTIONS)
+EMB_PARAM = Param("emb", value_key(EMB), "bool", default=DEFAULT_EMB)
 TABS = Sections(TAB, SECTIONS)
 
 
@@ -97,7 +107,7 @@ def recipe_param(recipe_keys: list[str]) -> Param:
 
 
 def _params(recipe_keys: list[str]) -> tuple[Param, ...]:
-    return (recipe_param(recipe_keys), CALIB_PARAM, METHOD_PARAM, PTQ_N_PARAM)
+    return (recipe_param(recipe_keys), CALIB_PARAM, METHOD_PARAM, PTQ_N_PARAM, EMB_PARAM, *CLOSEUP_PARAMS)
 
 
 def model_load_url(recipe_keys: list[str]) -> list[str]:

@@ -2,12 +2,16 @@
 
 The settings live under fixed session-state keys (:class:`QAT`); the study shown is that of
 the *applied* settings (the last "Train"), which are also what the URL holds:
-``bits=8,4,3,2&cal=mse&n=128&epochs=5&lr=0.001&lsq=1&gran=tensor&seed=0`` (defaults left out).
+``bits=8,4,3,2&cal=mse&n=128&epochs=3&lr=0.001&lsq=1&gran=tensor&seed=0&seeds=3`` (defaults left out).
+A study is run once per seed (``seed``, ``seed + 1``, … ``seeds`` of them): the page shows the
+mean and the min–max over them.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+
+from dataclasses import replace
 
 from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, QATSettings
@@ -15,12 +19,17 @@ from quantlib.train.qat import BITS_CHOICES, QATSettings
 from lab.core.i18n import _
 from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
 
-__all__ = ["DEFAULTS", "LR_CHOICES", "N_CALIB_CHOICES", "QAT", "applied", "apply_widgets", "qat_load_url", "qat_url"]
+__all__ = [
+    "DEFAULTS", "DEFAULT_SEEDS", "LR_CHOICES", "N_CALIB_CHOICES", "QAT", "SEEDS_MAX", "applied", "applied_seeds", "apply_widgets",
+    "qat_load_url", "qat_url", "seed_settings",
+]
 
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 N_CALIB_CHOICES = (16, 32, 64, 128, 256, 512)
 EPOCHS_MAX = 20
-DEFAULTS = QATSettings(bits=(8, 4, 3, 2), calibration="mse", n_calib=128, epochs=5, lr=1e-3, learnable=False, per_channel=True, seed=0)
+DEFAULTS = QATSettings(bits=(8, 4, 3, 2), calibration="mse", n_calib=128, epochs=3, lr=1e-3, learnable=False, per_channel=True, seed=0)
+DEFAULT_SEEDS = 3
+SEEDS_MAX = 5
 
 
 class QAT:
@@ -35,7 +44,9 @@ class QAT:
     lsq = "qat_lsq"
     gran = "qat_gran"
     seed = "qat_seed"
-    applied = "qat_applied"   # the QATSettings of the study shown
+    seeds = "qat_seeds"
+    applied = "qat_applied"   # the QATSettings of the study shown (its seed: the first one)
+    applied_seeds = "qat_applied_seeds"  # how many seeds, from it on
     notes = "qat_url_notes"
     show_bits = "qat_show_bits"
     show_layer = "qat_show_layer"
@@ -64,6 +75,7 @@ def apply_widgets() -> None:
     """The "Train" button: the widgets' settings become the applied ones."""
     try:
         st.session_state[QAT.applied] = widget_settings()
+        st.session_state[QAT.applied_seeds] = int(st.session_state[QAT.seeds])
         st.session_state.pop(QAT.notes, None)
     except ValueError as exc:
         st.session_state[QAT.notes] = [str(exc)]
@@ -71,6 +83,15 @@ def apply_widgets() -> None:
 
 def applied() -> QATSettings:
     return st.session_state.get(QAT.applied) or DEFAULTS
+
+
+def applied_seeds() -> int:
+    return int(st.session_state.get(QAT.applied_seeds) or DEFAULT_SEEDS)
+
+
+def seed_settings(settings: QATSettings, seeds: int) -> list[QATSettings]:
+    """The settings of each seed's study: seed s, s + 1, … (each one a cache key)."""
+    return [replace(settings, seed=settings.seed + i) for i in range(int(seeds))]
 
 
 PARAMS = (
@@ -81,6 +102,7 @@ PARAMS = (
     Param("lsq", QAT.lsq, "bool", default=DEFAULTS.learnable),
     Param("gran", QAT.gran, "choice", default="channel" if DEFAULTS.per_channel else "tensor", options=("channel", "tensor")),
     Param("seed", QAT.seed, "int", default=DEFAULTS.seed, lo=0, hi=9999),
+    Param("seeds", QAT.seeds, "int", default=DEFAULT_SEEDS, lo=1, hi=SEEDS_MAX),
 )
 """The settings' URL parameters (``bits`` is a list, read and written by hand)."""
 
@@ -91,6 +113,7 @@ def qat_load_url() -> None:
     ss = st.session_state
     if not url_is_new(QAT.page):
         ss.setdefault(QAT.applied, widget_settings() if ss.get(QAT.bits) else DEFAULTS)
+        ss.setdefault(QAT.applied_seeds, int(ss[QAT.seeds]))
         return
     qp = query_dict()
     notes: list[str] = []
@@ -108,6 +131,7 @@ def qat_load_url() -> None:
             ss[QAT.bits] = sorted(set(chosen), reverse=True)
     notes += read_params(qp, PARAMS)
     ss[QAT.applied] = widget_settings()
+    ss[QAT.applied_seeds] = int(ss[QAT.seeds])
     ss[QAT.notes] = notes
 
 
@@ -119,7 +143,7 @@ def qat_url() -> dict[str, str]:
         params["bits"] = ",".join(map(str, s.bits))
     values = {
         QAT.cal: s.calibration, QAT.n_calib: s.n_calib, QAT.epochs: s.epochs, QAT.lr: s.lr,
-        QAT.lsq: s.learnable, QAT.gran: "channel" if s.per_channel else "tensor", QAT.seed: s.seed,
+        QAT.lsq: s.learnable, QAT.gran: "channel" if s.per_channel else "tensor", QAT.seed: s.seed, QAT.seeds: applied_seeds(),
     }
     params.update(params_to_query(PARAMS, values))
     return params

@@ -30,6 +30,7 @@ from quantlib import quantize
 from quantlib.metrics import metrics as quant_metrics
 from quantlib.samples import SAMPLES, load_sample
 from quantlib.schemes import QuantizedTensor
+from quantlib.schemes.explain import block_explain
 from quantlib.tensorio import (
     TensorEntry,
     list_tensors,
@@ -441,6 +442,10 @@ def block_zoom(key: str, scheme: str, group: int, _x: np.ndarray) -> dict[str, A
         out["levels"] = np.asarray(q.levels(g), dtype=np.float64)
     except ValueError:
         out["levels"] = None
+    try:  # the scheme's own intermediate numbers for the formulas (None for a ggml type)
+        out["explain"] = block_explain(q, _x, g, limit=ZOOM_MAX)
+    except (ValueError, AssertionError):
+        out["explain"] = None
     return out
 
 

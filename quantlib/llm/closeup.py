@@ -5,6 +5,7 @@ returns that Linear's input (the pass stops there: block 0's inputs cost one blo
 :func:`gptq_closeup` runs GPTQ on that Linear alone, on those inputs, with every step kept;
 :func:`awq_closeup` runs AWQ's search for the group of Linears sharing its input (q/k/v,
 gate/up, down alone; the output projection is in no group under grouped-query attention).
+Both are :mod:`quantlib.ptq.closeup`'s, which MiniLM's close-up uses too.
 The whole-model passes (:mod:`quantlib.llm.ptq`) calibrate later Linears on the quantized
 model's inputs; here every input is the float model's, so a close-up's numbers are those of
 the first Linear a sequential GPTQ reaches, not of a whole-model run.
@@ -12,19 +13,16 @@ the first Linear a sequential GPTQ reaches, not of a whole-model run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..model.forward import float_linear
-from ..ptq.awq import AWQSearch, awq_search
-from ..ptq.explain import AWQCurve, GPTQCurve, awq_curve, gptq_curve
-from ..ptq.gptq import GPTQResult, gptq, hessian, output_error, rtn
+from ..ptq import closeup as _core
+from ..ptq.closeup import AWQCloseup, GPTQCloseup
 from .forward import forward
 from .model import Llama
 from .ptq import awq_groups
 
-__all__ = ["AWQCloseup", "GPTQCloseup", "awq_closeup", "gptq_closeup", "linear_input"]
+__all__ = ["AWQCloseup", "GPTQCloseup", "awq_closeup", "awq_group_of", "gptq_closeup", "linear_input"]
 
 
 class _Reached(Exception):
@@ -56,43 +54,9 @@ def _linear(model: Llama, name: str):
     return next(lin for lin in model.linears() if lin.name == name)
 
 
-@dataclass(frozen=True, eq=False)
-class GPTQCloseup:
-    """GPTQ on one Linear: ``result`` (with its trace), ``h``, RTN's matrix ``rtn_q``, the
-    ``curve`` of output error against columns done, and the final errors of both."""
-
-    name: str
-    scheme: str
-    result: GPTQResult
-    h: np.ndarray
-    rtn_q: np.ndarray
-    curve: GPTQCurve
-    gptq_error: float
-    rtn_error: float
-    n_tokens: int
-
-
 def gptq_closeup(model: Llama, x: np.ndarray, name: str, scheme: str, *, act_order: bool = False, points: int = 33) -> GPTQCloseup:
     """GPTQ with ``scheme`` on the Linear ``name`` for its inputs ``x`` (:func:`linear_input`)."""
-    w = _linear(model, name).weight
-    h = hessian(x, dtype=np.float32)
-    res = gptq(w, h, scheme, act_order=act_order, trace=True)
-    rq = rtn(w, scheme)
-    curve = gptq_curve(res.trace, h, rq, points=points)
-    return GPTQCloseup(name, str(scheme), res, h, rq, curve, output_error(w, res.weight, h), output_error(w, rq, h), int(x.shape[0]))
-
-
-@dataclass(frozen=True, eq=False)
-class AWQCloseup:
-    """AWQ's search for the group of Linears ``members`` sharing one input: the ``search``
-    (alphas, errors, scales, mean |x|) and its ``curve`` in relative numbers."""
-
-    name: str
-    scheme: str
-    members: tuple[str, ...]
-    search: AWQSearch
-    curve: AWQCurve
-    n_tokens: int
+    return _core.gptq_closeup(_linear(model, name).weight, x, name, scheme, act_order=act_order, points=points)
 
 
 def awq_group_of(model: Llama, name: str) -> tuple[str, ...] | None:
@@ -110,6 +74,4 @@ def awq_closeup(model: Llama, x: np.ndarray, name: str, scheme: str) -> AWQClose
     members = awq_group_of(model, name)
     if members is None:
         return None
-    ws = [_linear(model, m).weight for m in members]
-    s = awq_search(ws, x, scheme)
-    return AWQCloseup(name, str(scheme), members, s, awq_curve(s), int(x.shape[0]))
+    return _core.awq_closeup({m: _linear(model, m).weight for m in members}, x, name, scheme)

@@ -32,7 +32,8 @@ W8A8 per tensor or per token).  :func:`with_float_layers` keeps chosen Linears i
 Caching for a page: :func:`reference` (float32 embeddings) and :func:`calibrate_model`
 (activation ranges on the first n calibration texts) return plain arrays / dicts to pass back
 in; :func:`run_recipe` takes them.  :func:`calibration_study` compares min-max / percentile /
-MSE / KL clip ranges (:mod:`quantlib.calibration`) for one Linear's input, end to end.  Quantized weights are cached per scheme in
+MSE / KL clip ranges (:mod:`quantlib.calibration`) for one Linear's input, end to end.
+The bytes, part by part, and the quantized token embeddings live in :mod:`quantlib.model.size`.  Quantized weights are cached per scheme in
 :func:`quantlib.model.forward.quantized_weight` and :func:`_tflite_weights`.
 """
 
@@ -49,6 +50,7 @@ from ..schemes import parse_scheme
 from .evalset import CALIBRATION_TEXTS, EvalMetrics, compare
 from .forward import LinearQuant, QuantHook, collect_stats, embed, forward
 from .minilm import Batch, Linear, MiniLM, tokenize
+from .size import SizeBreakdown, embedding_scheme, kept_float, model_size, quantized_embeddings
 
 __all__ = [
     "RECIPES",
@@ -72,6 +74,7 @@ __all__ = [
     "tflite_symmetric_params",
     "tflite_weight_int8",
     "with_float_layers",
+    "with_quantized_embeddings",
 ]
 
 
@@ -200,7 +203,8 @@ class Recipe:
 
     ``kind``: ``"schemes"`` (``weight`` / ``act`` are quantlib scheme strings, dynamic),
     ``"tflite_dynamic"``, ``"tflite_float16"``, ``"tflite_int8"``, ``"tflite_16x8"``.
-    ``keep_float``: Linear names left in float32.  ``tflite``: the equivalent
+    ``keep_float``: Linear names left in float32.  ``quant_embeddings``: the word table
+    quantized too (:func:`quantlib.model.size.quantized_embeddings`).  ``tflite``: the equivalent
     ``tf.lite.TFLiteConverter`` settings, or None when TFLite has none.
     """
 
@@ -212,6 +216,7 @@ class Recipe:
     keep_float: frozenset = frozenset()
     tflite: str | None = None
     note: str = ""
+    quant_embeddings: bool = False
 
     @property
     def needs_calibration(self) -> bool:
@@ -379,11 +384,14 @@ def with_float_layers(recipe: Recipe | str, names) -> Recipe:
     )
 
 
-def _kept(recipe: Recipe, name: str) -> bool:
-    if not recipe.keep_float:
-        return False
-    layer, kind = name.split(".")
-    return name in recipe.keep_float or layer in recipe.keep_float or kind in recipe.keep_float
+def with_quantized_embeddings(recipe: Recipe | str) -> Recipe:
+    """``recipe`` with its token embedding table quantized by the recipe's weight scheme
+    (:func:`quantlib.model.size.embedding_scheme`; per-row int8 for TFLite's integer recipes);
+    the recipe itself when it has no scheme for it (float32, TFLite float16)."""
+    r = RECIPES[recipe] if isinstance(recipe, str) else recipe
+    if r.quant_embeddings or embedding_scheme(r) is None:
+        return r
+    return replace(r, key=f"{r.key}+emb", title=f"{r.title}, embeddings quantized", quant_embeddings=True)
 
 
 # ============================================================================ calibration
@@ -410,7 +418,7 @@ def build_plan(model: MiniLM, recipe: Recipe, calib: dict | None = None) -> dict
         raise ValueError(f"{recipe.key} needs calibration statistics: calibrate_model(model, n)")
     plan = {}
     for name in model.linears:
-        if _kept(recipe, name):
+        if kept_float(recipe, name):
             continue
         k = recipe.kind
         if k == "schemes":
@@ -446,50 +454,6 @@ class _DynamicAct:
         return _tflite_dynamic_kernel(lin, quantize_act(x, self.act))
 
 
-@dataclass(frozen=True)
-class SizeBreakdown:
-    """Bytes of the model under a recipe: ``linear`` (the 36 matrices with their scales),
-    ``other`` (embeddings, biases, LayerNorms), ``total``; ``float32_total`` for the ratio."""
-
-    linear: int
-    other: int
-    float32_total: int
-
-    @property
-    def total(self) -> int:
-        return self.linear + self.other
-
-    @property
-    def ratio(self) -> float:
-        return self.total / self.float32_total
-
-
-def model_size(model: MiniLM, recipe: Recipe) -> SizeBreakdown:
-    """Storage in bytes (payload + scales / zero points; no file-format overhead)."""
-    linear = 0
-    k = recipe.kind
-    for name, lin in model.linears.items():
-        o, i = lin.shape
-        if _kept(recipe, name):
-            linear += 4 * o * i
-        elif k in ("tflite_dynamic", "tflite_int8", "tflite_16x8"):
-            linear += o * i + 4 * o  # int8 codes + a float32 scale per channel (zero points are 0)
-        elif k == "tflite_float16":
-            linear += 2 * o * i
-        elif recipe.weight is None:
-            linear += 4 * o * i
-        else:
-            linear += -(-parse_scheme(recipe.weight).total_bits((o, i)) // 8)
-    counts = model.n_params()
-    other = 4 * counts["other"]
-    if k == "tflite_float16":
-        other = 2 * counts["other"]
-    elif k == "tflite_16x8":
-        n_bias = sum(lin.bias.size for name, lin in model.linears.items() if not _kept(recipe, name))
-        other += 4 * n_bias  # int64 biases
-    return SizeBreakdown(linear=linear, other=other, float32_total=4 * counts["total"])
-
-
 # ============================================================================ running
 @dataclass(frozen=True)
 class RecipeResult:
@@ -521,6 +485,8 @@ def run_recipe(
     if plan_hook is not None:
         plan = plan_hook(plan)
     m = _float16_model(model) if r.kind == "tflite_float16" else model
+    if r.quant_embeddings:
+        m = quantized_embeddings(m, r)
     emb = embed(m, batch, QuantHook(plan) if plan else None)
     size = model_size(model, r)
     met = compare(ref, emb, size.total)

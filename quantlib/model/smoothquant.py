@@ -85,6 +85,27 @@ class SmoothView:
     def w_spread(self) -> tuple[float, float]:
         return self._spread(self.w_before), self._spread(self.w_after)
 
+    def extreme(self) -> dict:
+        """The numbers of ``s_j = max|X_j|^α / max|W_j|^(1−α)`` for the channel j with the
+        largest activation maximum (``j``, ``x``, ``w``, ``s``, and ``x_after = x / s``,
+        ``w_after = w · s``), and the maxima over all channels before and after (``x_max``,
+        ``x_max_after``, ``w_max``, ``w_max_after``).  α = 0.5, max|X_j| = 100, max|W_j| = 0.25:
+        s_j = 10 / 0.5 = 20, X_j 100 → 5, W_j 0.25 → 5."""
+        j = int(np.argmax(self.x_before))
+        return {
+            "j": j,
+            "alpha": float(self.alpha),
+            "x": float(self.x_before[j]),
+            "w": float(self.w_before[j]),
+            "s": float(self.s[j]),
+            "x_after": float(self.x_after[j]),
+            "w_after": float(self.w_after[j]),
+            "x_max": float(self.x_before.max()),
+            "x_max_after": float(self.x_after.max()),
+            "w_max": float(self.w_before.max()),
+            "w_max_after": float(self.w_after.max()),
+        }
+
 
 def smooth_view(model: MiniLM, stats: dict, name: str, alpha: float = 0.5) -> SmoothView:
     """The per-channel max of X and W for Linear ``name`` before and after smoothing.

@@ -179,3 +179,30 @@ def test_tensor_screenshot(sized_page, save_screenshot, case, size):
         expect(page.get_by_role("tabpanel").get_by_test_id("stDataFrame").or_(page.get_by_role("tabpanel").locator(".js-plotly-plot")).first).to_be_visible(timeout=120_000)
         wait_idle(page, 120_000)
     save_screenshot(page, f"{name}-{label}")
+
+
+FORMULA_CASES = [("nf4:block=64,dq", "find_nearest"), ("uint4:block=32", "clamp"), ("nvfp4", "float8_e4m3fn"), ("mxfp4", "log")]
+
+
+@pytest.mark.parametrize(("scheme", "word"), FORMULA_CASES, ids=[c[0] for c in FORMULA_CASES])
+def test_block_up_close_formulas(page: Page, save_screenshot, pytestconfig, scheme, word):
+    """The block tab at 1280 px: the scheme's formulas typeset by KaTeX with the block's numbers;
+    a screenshot of the tab (tensor-formulas-<scheme>.png) for a person to read."""
+    from pathlib import Path
+
+    page.goto(f"/tensor?scheme={scheme}&compare=none")
+    expect(page.locator("table.tl-metrics")).to_be_visible(timeout=LONG)
+    wait_idle(page, LONG)
+    page.get_by_role("tab", name="One block up close").click()
+    formulas = page.locator(".st-key-tl_formulas")
+    expect(formulas.locator(".katex").first).to_be_visible(timeout=LONG)
+    wait_idle(page, LONG)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    text = formulas.inner_text()
+    assert word in text and "deq" in text
+    box = formulas.bounding_box()
+    assert box is not None and box["width"] <= 1280
+    stem = scheme.replace(":", "_").replace(",", "_").replace("=", "")
+    save_screenshot(page, f"tensor-formulas-{stem}-desktop")
+    out = Path(pytestconfig.getoption("--output")) / "screenshots"
+    page.get_by_role("tabpanel").screenshot(path=str(out / f"tensor-formulas-{stem}-tab.png"))
