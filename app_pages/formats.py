@@ -125,7 +125,7 @@ else:
         _("Each bar runs from the smallest subnormal (thin part) through the smallest normal number to max (thick part). The axis is logarithmic: one step is a factor of 2, and 2^10 ≈ 1000. Numbers beyond the right end overflow; numbers below half the left end round to 0.")
     )
     st.text_input(
-        _("Reference lines"), key=FMTS.refs, persist_state="session", placeholder="3000 activations, 1e-6 gradients",
+        _("Reference lines"), key=FMTS.refs, persist_state="session", placeholder=_("e.g. 3000 activations, 1e-6 gradients"),
         help=_("Magnitudes to mark on the charts, separated by commas, each optionally followed by a label. Press Enter to apply."),
     )
     _refs, bad_refs, _problem = cached.references(refs_text, value_text)

@@ -158,3 +158,19 @@ def test_fits_in():
     assert f16.fits_in(f32) and bf16.fits_in(f32) and not bf16.fits_in(f16) and not f32.fits_in(f16)
     assert FORMATS["float8_e4m3fn"].fits_in(f16) and FORMATS["float8_e5m2fnuz"].fits_in(f16)
     assert not FORMATS["float8_e4m3b11fnuz"].fits_in(FORMATS["float8_e4m3fn"])
+
+
+def test_format_colours_follow_the_format():
+    """A format keeps its colour whatever else is selected and in whatever order; no two
+    selected formats share one while colours are free."""
+    from figures.formats.common import format_colors
+    from quantlib import FORMATS, get_format
+
+    alone = {n: format_colors([get_format(n)])[n] for n in FORMATS}
+    pair = format_colors([get_format("float16"), get_format("bfloat16")])
+    assert pair == {"bfloat16": alone["bfloat16"], "float16": alone["float16"]}
+    assert format_colors([get_format("bfloat16"), get_format("float16")]) == pair
+    ten = [get_format(n) for n in list(FORMATS)[:10]]
+    assert len(set(format_colors(ten).values())) == 10
+    many = [get_format(n) for n in FORMATS]
+    assert len(set(format_colors(many).values())) == 10  # 16 formats: the 10 colours all used

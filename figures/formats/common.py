@@ -89,8 +89,29 @@ def _short(text: str, keep: int = 80, more: str = "… ({n} digits in all)") -> 
 
 
 def format_colors(fmts: Sequence[FloatFormat]) -> dict[str, str]:
-    """Format name -> colour, by position in the selection (repeats after 10)."""
-    return {f.name: FORMAT_COLORS[i % len(FORMAT_COLORS)] for i, f in enumerate(fmts)}
+    """Format name -> colour that follows the format, not its place in the selection: a
+    registry format has its own colour (its index in :data:`quantlib.FORMATS`, modulo the 10
+    colours; ``bfloat16`` is always red), moved to the next free colour only when another
+    selected format has it already; custom formats take the free colours in order."""
+    from quantlib import FORMATS
+
+    registry = list(FORMATS)
+    n = len(FORMAT_COLORS)
+    out: dict[str, str] = {}
+    used: set[int] = set()
+    wanted = sorted((registry.index(f.name), f.name) for f in fmts if f.name in registry)
+    for idx, name in wanted:
+        i = idx % n
+        while i in used and len(used) < n:
+            i = (i + 1) % n
+        used.add(i)
+        out[name] = FORMAT_COLORS[i]
+    for f in fmts:
+        if f.name not in out:
+            free = [i for i in range(n) if i not in used] or list(range(n))
+            used.add(free[0])
+            out[f.name] = FORMAT_COLORS[free[0]]
+    return out
 
 
 def _digits(fmt: FloatFormat) -> float:

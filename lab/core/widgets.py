@@ -181,6 +181,10 @@ table.ql-codes td a { display: block; padding: 0.28rem 0.05rem; color: #1b1b1b; 
   overflow: hidden; text-overflow: ellipsis; }
 table.ql-codes td a:hover, table.ql-codes td a:focus { outline: 2px solid #1f77b4; outline-offset: -2px; }
 .ql-legend span { display: inline-block; padding: 0.05rem 0.45rem; margin: 0 0.3rem 0.3rem 0; border-radius: 0.2rem; color: #1b1b1b; font-size: 0.8rem; }
+/* A formula wider than the column scrolls sideways instead of being cut off */
+[data-testid="stMarkdownContainer"] .katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 0.2rem; }
+/* Phones: plotly's mode bar would cover the legends and axis labels */
+@media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none !important; } }
 </style>
 """
 _FIELD_CSS = """

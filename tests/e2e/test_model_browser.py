@@ -13,7 +13,7 @@ from .conftest import wait_idle
 
 pytest.importorskip("tokenizers")
 
-N_CHARTS = 1  # the open section's chart: the sections are lazy tabs
+N_CHARTS = 3  # where the bytes are, and the open section's two charts (the sections are lazy tabs)
 SECTIONS = [  # tab label, text its findings show
     ("Activation outliers", "outlier channels"),
     ("SmoothQuant", "It hurts ffn_down in"),
