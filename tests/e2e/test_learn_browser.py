@@ -20,7 +20,7 @@ SHOWN = [info.id for info in LESSONS if info.id != "llm_text"]
 
 def open_lesson(page: Page, lesson: str, query: str = "") -> None:
     page.goto(f"/learn?lesson={lesson}{query}")
-    expect(page.get_by_role("heading", name=re.compile(r"Learn: the notes")).first).to_be_visible(timeout=LONG)
+    expect(page.get_by_role("heading", name=re.compile(r"Learn: the notes|一次一个概念|学习")).first).to_be_visible(timeout=LONG)
     wait_idle(page, LONG)
 
 
@@ -48,3 +48,13 @@ def test_screenshot(sized_page, save_screenshot, lesson):
     open_lesson(page, lesson)
     expect(page.locator(".katex").first).to_be_visible(timeout=LONG)
     save_screenshot(page, f"learn_{lesson}_1280")
+
+
+@pytest.mark.parametrize("lesson", ["nf4", "ptq"])
+def test_screenshot_phone_chinese(sized_page, save_screenshot, lesson):
+    """The lesson in 简体中文 on a 390 px phone: no exception, formulas typeset."""
+    page = sized_page(390, 5200)
+    open_lesson(page, lesson, "&lang=zh_CN")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.locator(".katex").first).to_be_visible(timeout=LONG)
+    save_screenshot(page, f"learn_{lesson}_zh_390")

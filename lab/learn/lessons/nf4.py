@@ -18,7 +18,7 @@ import streamlit as st
 from quantlib import quantize
 from quantlib.codebooks import NF4_CODEBOOK
 
-from figures.learn3 import levels_figure
+from figures import learn3 as learn_figs
 from lab.core.i18n import N_, _, translated
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.learn.core import Lesson
@@ -70,7 +70,7 @@ def render(lesson: Lesson) -> None:
     nf, i4 = r["nf4"], r["int4"]
 
     st.plotly_chart(
-        levels_figure({"NF4": np.array(NF4_CODEBOOK.values), "int4": np.arange(-7, 8) / 7.0}, (w.reshape(-1, BLOCK) / np.abs(w.reshape(-1, BLOCK)).max(axis=1, keepdims=True)).reshape(-1)),
+        learn_figs.levels_figure({"NF4": np.array(NF4_CODEBOOK.values), "int4": np.arange(-7, 8) / 7.0}, (w.reshape(-1, BLOCK) / np.abs(w.reshape(-1, BLOCK)).max(axis=1, keepdims=True)).reshape(-1), translated(learn_figs.LABELS)),
         key=lesson.key("levels"),
         config=PLOTLY_CONFIG,
     )
@@ -86,7 +86,7 @@ def render(lesson: Lesson) -> None:
     )
     lesson.formula(r"\hat x = \operatorname{absmax}\cdot \mathrm{NF4}[q]:\quad \hat x_{%d} = %.5g \cdot \mathrm{NF4}[%d] = %.5g \cdot %.4f = %.5g" % (j + 1, absmax, code, absmax, NF4_CODEBOOK.values[code], deq))
     b_nf, b_dq = nf["q"].bits_per_element, r["dq"].bits_per_element
-    lesson.formula(r"\text{bits per weight: } 4 + \frac{32}{64} = %.4g,\qquad \text{double quant: } 4 + \frac{8}{64} + \frac{32}{64\cdot 256} + \frac{32}{%d} = %.4g" % (b_nf, w.size, b_dq))
+    lesson.formula(r"\text{%s } 4 + \frac{32}{64} = %.4g,\qquad \text{%s } 4 + \frac{8}{64} + \frac{32}{64\cdot 256} + \frac{32}{%d} = %.4g" % (_("bits per weight:"), b_nf, _("double quant:"), w.size, b_dq))
     st.caption(_("Double quantization: each absmax becomes an 8-bit code (8/64 bits per weight), with one float32 scale per 256 absmaxes (32/(64·256)) and one float32 mean of all of them for the tensor (32/{n}).").format(n=f"{w.size:,}"))
     mse_dq = float(np.mean((r["dq"].dequantize().astype(np.float64) - w) ** 2))
     ratio = i4["chunks"] / nf["chunks"]
