@@ -124,3 +124,15 @@ def test_ptq_calibration_numbers_and_answer():
     _reveal(at, "ptq", 1)
     v = _verdict(at)
     assert v.startswith("Not quite") and f"{r['minmax']['mse']:.3g}" in v and f"{r['kl']['mse']:.3g}" in v
+
+
+def test_formula_words_are_translated():
+    """The words inside \\text{…} of a lesson's formula follow the language; symbols stay."""
+    from lab.learn.core import TEX_WORDS
+
+    at = open_page(PAGE, lesson="blocks", lang="zh_CN")
+    latex = _latex(at)
+    assert r"\text{按张量 }" in latex and r"\text{第 1 块 }" in latex and "per tensor" not in latex
+    en = open_page(PAGE, lesson="blocks")
+    assert r"\text{per tensor }" in _latex(en)
+    assert "per tensor" in TEX_WORDS

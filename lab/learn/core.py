@@ -14,6 +14,7 @@ Progress (the lessons whose answer was revealed) and the teacher's mode live in 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import streamlit as st
 
 from lab.core.i18n import N_, _
 
-__all__ = ["LESSONS", "LessonInfo", "Lesson", "lesson_ids", "lesson_info", "render_lesson", "tex_number", "DONE_KEY", "TEACHER_KEY"]
+__all__ = ["LESSONS", "LessonInfo", "Lesson", "lesson_ids", "lesson_info", "render_lesson", "tex_number", "translate_tex", "TEX_WORDS", "DONE_KEY", "TEACHER_KEY"]
 
 DONE_KEY = "learn_done"  # session key: tuple of lesson ids whose answer was revealed
 TEACHER_KEY = "learn_teacher"  # session key: answers hidden for a classroom
@@ -84,8 +85,10 @@ class Lesson:
         return f"learn_{self.id}_{name}"
 
     def formula(self, tex: str) -> None:
-        """The formula, typeset (KaTeX), with the numbers already filled in by the caller."""
-        st.latex(tex)
+        """The formula, typeset (KaTeX), with the numbers already filled in by the caller; the
+        words inside ``\\text{…}`` are translated (:data:`TEX_WORDS`; symbols such as
+        ``\\text{scale}`` have no entry and stay as they are)."""
+        st.latex(translate_tex(tex))
 
     def predict(self, question: str, options: Sequence[str], answer: int, explanation: str, *, name: str = "q") -> bool:
         """Ask ``question``; the student picks one of ``options``, then reveals the answer.
@@ -120,6 +123,39 @@ class Lesson:
         """A link to the full tool page ``page`` (e.g. ``"app_pages/bits.py"``) in the state
         ``query`` describes (its URL parameters)."""
         st.page_link(page, label=label, icon=":material/open_in_new:", query_params=query or {})
+
+
+TEX_WORDS = (
+    N_("per tensor"),
+    N_("block 1"),
+    N_("block 2"),
+    N_("in blocks"),
+    N_("forward:"),
+    N_("backward (STE):"),
+    N_("binary:"),
+    N_("linear:"),
+    N_("log:"),
+    N_("below"),
+    N_("(the largest error here)"),
+)
+"""Words the lessons write inside ``\\text{…}`` in a formula, as msgids (see :func:`translate_tex`)."""
+
+_TEX_TEXT = re.compile(r"\\text\{([^{}]*)\}")
+
+
+def translate_tex(tex: str) -> str:
+    r"""Each ``\text{words}`` of ``tex`` with its words translated, spaces kept:
+    ``translate_tex(r"\text{per tensor } c")`` is ``r"\text{整个张量 } c"`` in 简体中文."""
+
+    def one(m: re.Match) -> str:
+        inner = m.group(1)
+        words = inner.strip()
+        if not words:
+            return m.group(0)
+        lead, trail = inner[: len(inner) - len(inner.lstrip())], inner[len(inner.rstrip()) :]
+        return "\\text{" + lead + _(words) + trail + "}"
+
+    return _TEX_TEXT.sub(one, tex)
 
 
 def tex_number(v: float, digits: int = 6) -> str:
