@@ -6,7 +6,15 @@ This no-op override keeps test-results/ for non-browser runs; tests/e2e/conftest
 restores the cleaning for browser runs, which write fresh screenshots.
 """
 
+import os
+import tempfile
+
 import pytest
+
+# The shared result cache (lab.core.results) on disk: a fresh folder for every test process, so
+# a run never reads what an earlier run (or an earlier code version) stored.
+os.environ["QLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="qlab-test-cache-")
+os.environ.setdefault("QLAB_WARM", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)

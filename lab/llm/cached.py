@@ -17,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from lab.core.cached import shared_store
+from lab.core.results import compute, lookup
 
 __all__ = [
     "METHOD_GRIDS",
@@ -159,12 +160,15 @@ def _quantized(weights: str | None, emb: str | None, keep: tuple[int, ...], ptq:
     return found
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def evaluation(weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None) -> dict:
     """KL statistics, top-1 and perplexity of an RTN recipe on the evaluation texts, its exact size."""
-    t0 = time.perf_counter()
-    qm = _quantized(weights, emb, keep)
-    return _evaluate(qm, act, time.perf_counter() - t0)
+
+    def run(report) -> dict:
+        t0 = time.perf_counter()
+        qm = _quantized(weights, emb, keep)
+        return _evaluate(qm, act, time.perf_counter() - t0)
+
+    return compute("llm_eval", (weights, emb, tuple(keep), act), run, memory=64)
 
 
 def evaluate(
@@ -178,20 +182,19 @@ def evaluate(
     clip: bool = False,
     progress=None,
 ) -> dict:
-    """:func:`evaluation` for any method: RTN from ``st.cache_data``; GPTQ / AWQ (a minute of
-    numpy) memoized in a shared store by their settings, ``progress(fraction)`` while they run.
+    """:func:`evaluation` for any method: GPTQ / AWQ (a minute of numpy) kept like RTN by their
+    settings, ``progress(fraction)`` while they run.
     A GPTQ / AWQ result adds ``ptq``: per-Linear errors against RTN's, and its seconds."""
     ptq = ptq_key(method, calib, act_order, clip)
     if ptq[0] == "rtn" or weights is None:
         return evaluation(weights, emb, keep, act)
-    store = shared_store("llm_ptq_eval", 64)
-    key = (weights, emb, keep, act, ptq)
-    found = store.get(key)
-    if found is None:
+
+    def run(report) -> dict:
         t0 = time.perf_counter()
-        qm = _quantized(weights, emb, keep, ptq, progress)
-        found = store.put(key, {**_evaluate(qm, act, time.perf_counter() - t0), "ptq": qm.report.summary()})
-    return found
+        qm = _quantized(weights, emb, keep, ptq, report)
+        return {**_evaluate(qm, act, time.perf_counter() - t0), "ptq": qm.report.summary()}
+
+    return compute("llm_ptq_eval", (weights, emb, tuple(keep), act, ptq), run, on_event=progress, memory=64)
 
 
 def _evaluate(qm, act: str | None, seconds_quantize: float) -> dict:
@@ -232,8 +235,11 @@ def _top(logits: np.ndarray, k: int = 5) -> list[tuple[list[int], list[float]]]:
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def reference_generation(prompt: str, n: int = GEN_TOKENS) -> dict:
+    return compute("llm_ref_gen", (prompt, int(n)), lambda report: _reference_generation(prompt, int(n)), memory=32)
+
+
+def _reference_generation(prompt: str, n: int) -> dict:
     from quantlib.llm import chat_prompt, generate
 
     tok = tokenizer()
@@ -243,13 +249,17 @@ def reference_generation(prompt: str, n: int = GEN_TOKENS) -> dict:
     return {"prompt_ids": ids, "ids": g.ids, "top": _top(g.logits), "seconds": time.perf_counter() - t0}
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def generation(
     weights: str | None, emb: str | None, keep: tuple[int, ...], act: str | None, kv: str | None, prompt: str, n: int = GEN_TOKENS, ptq: tuple = ("rtn",)
 ) -> dict:
     """The quantized model's greedy continuation of ``prompt`` (chat template applied), and its
     top-5 next tokens along the *reference's* continuation (same prefix as the reference);
     ``ptq``: the method's part of the recipe (:func:`ptq_key`)."""
+    key = (weights, emb, tuple(keep), act, kv, prompt, int(n), tuple(ptq))
+    return compute("llm_gen", key, lambda report: _generation(*key), memory=64)
+
+
+def _generation(weights, emb, keep, act, kv, prompt, n, ptq) -> dict:
     from quantlib.llm import KVCache, forward, generate
     from quantlib.llm.recipes import activation_hook
 
@@ -268,18 +278,23 @@ def generation(
 
 def cached_preset_rows() -> list[dict] | None:
     """The preset comparison if some session has computed it, else None."""
-    return shared_store("llm_presets", 2).get("all")
+    return lookup("llm_presets", "all")
 
 
 def preset_rows(progress=None) -> list[dict]:
     """Every preset of :data:`quantlib.llm.recipes.LLM_PRESETS` evaluated (a row per preset:
     name, recipe fields and :func:`evaluation`'s numbers); ``progress(done, total, name)``."""
+    return compute("llm_presets", "all", lambda report: _preset_rows(lambda *a: report(a)), on_event=_unpack(progress), memory=2)
+
+
+def _unpack(progress):
+    """The page's ``progress(done, total, label)`` fed with a job's event tuples."""
+    return None if progress is None else (lambda event: progress(*event))
+
+
+def _preset_rows(progress) -> list[dict]:
     from quantlib.llm.recipes import LLM_PRESETS
 
-    store = shared_store("llm_presets", 2)
-    found = store.get("all")
-    if found is not None:
-        return found
     rows = []
     for i, (name, r) in enumerate(LLM_PRESETS.items()):
         if progress is not None:
@@ -288,7 +303,7 @@ def preset_rows(progress=None) -> list[dict]:
         rows.append({"name": name, **{k: v for k, v in e.items() if k != "kl"}})
     if progress is not None:
         progress(len(LLM_PRESETS), len(LLM_PRESETS), "")
-    return store.put("all", rows)
+    return rows
 
 
 def sensitivity(scheme: str, progress=None) -> np.ndarray:
@@ -297,13 +312,12 @@ def sensitivity(scheme: str, progress=None) -> np.ndarray:
     from quantlib.llm import forward
     from quantlib.llm.evaluate import block_sensitivity
 
-    store = shared_store("llm_sensitivity", 16)
-    found = store.get(scheme)
-    if found is not None:
-        return found
-    ids = eval_ids()[:, :SENS_TOKENS]
-    ref = forward(model(), ids)
-    return store.put(scheme, block_sensitivity(model(), scheme, ids, ref, progress=progress))
+    def sweep(report) -> np.ndarray:
+        ids = eval_ids()[:, :SENS_TOKENS]
+        ref = forward(model(), ids)
+        return block_sensitivity(model(), scheme, ids, ref, progress=report)
+
+    return compute("llm_sensitivity", scheme, sweep, on_event=progress, memory=16)
 
 
 @st.cache_data(show_spinner=False)
@@ -334,19 +348,19 @@ def outliers(factor: float):
 # --------------------------------------------------------------------------- GPTQ / AWQ
 def cached_method_rows() -> list[dict] | None:
     """The methods compared if some session has computed them, else None."""
-    return shared_store("llm_methods", 2).get((METHODS_CALIB, METHODS_KEEP))
+    return lookup("llm_methods", (METHODS_CALIB, METHODS_KEEP))
 
 
 def method_rows(progress=None) -> list[dict]:
     """RTN, GPTQ and AWQ at 4, 3 and 2 bits (:data:`METHOD_GRIDS`, the Linears only, the
     embedding as shipped) on :data:`METHODS_CALIB` calibration windows: a row per run with
     ``grid``, ``bits``, ``method`` and :func:`evaluate`'s numbers; ``progress(done, total, label)``."""
+    return compute("llm_methods", (METHODS_CALIB, METHODS_KEEP), lambda report: _method_rows(lambda *a: report(a)), on_event=_unpack(progress), memory=2)
+
+
+def _method_rows(progress) -> list[dict]:
     from quantlib.schemes import parse_scheme
 
-    store = shared_store("llm_methods", 2)
-    found = store.get((METHODS_CALIB, METHODS_KEEP))
-    if found is not None:
-        return found
     runs = [(g, m) for g in METHOD_GRIDS for m in ("rtn", "gptq", "awq")]
     rows = []
     for i, (grid, method) in enumerate(runs):
@@ -357,7 +371,7 @@ def method_rows(progress=None) -> list[dict]:
         rows.append({"grid": grid, "bits": parse_scheme(grid).bits, "method": method, **{k: v for k, v in e.items() if k != "kl"}})
     if progress is not None:
         progress(len(runs), len(runs), "")
-    return store.put((METHODS_CALIB, METHODS_KEEP), rows)
+    return rows
 
 
 def closeup_input(name: str) -> np.ndarray:

@@ -7,9 +7,10 @@ pickled); the float32 reference embeddings, the calibration statistics and every
 in float (a sorted tuple), the representative-dataset size, alpha, a layer name.  Results are
 returned as plain dicts and arrays, and nothing here formats text for display.
 
-The sweeps with a progress bar (per-layer sensitivity) take a ``progress`` callback; they are
-memoized in a small resource-held store instead of ``st.cache_data``, so that the callback
-can drive a bar the page owns.
+The heavy results (every recipe's run, GPTQ / AWQ, the method comparison, the sensitivity
+sweeps) go through the shared result cache (:func:`lab.core.results.compute`: memory, disk,
+one job per key on the worker pool), so every session and every restart reuses them; those with
+a progress bar take a ``progress`` callback, which the job's events drive in the page's thread.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from lab.core.cached import shared_store
+from lab.core.results import compute, lookup
 
 __all__ = [
     "METHOD_GRIDS",
@@ -176,12 +177,16 @@ def _calib_for(key: str, n: int):
     return calibration(n) if r.needs_calibration else None
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
 def run(key: str, keep: tuple[str, ...] = (), n: int = 16, emb: bool = False) -> dict:
     """Run recipe ``key`` (Linears in ``keep`` in float32; ``n`` calibration texts for the
     integer recipes; ``emb``: the token embeddings quantized too) over the evaluation set:
     embeddings, metrics (dict), sizes (``size_parts``: bytes part by part), seconds (numpy
     emulation)."""
+    n = int(n) if recipe_info(key).needs_calibration else 0
+    return compute("model_run", (key, tuple(keep), n, bool(emb)), lambda report: _run(key, tuple(keep), n, bool(emb)), memory=128)
+
+
+def _run(key: str, keep: tuple[str, ...], n: int, emb: bool) -> dict:
     from quantlib.model.recipes import run_recipe
 
     r = _recipe(key, keep, emb)
@@ -246,13 +251,17 @@ def sensitivity(key: str, n: int, groups: str, progress=None) -> list[dict]:
     from quantlib.model.sensitivity import layer_sensitivity
 
     cache_key = (key, n if recipe_info(key).needs_calibration else 0, groups)
-    store = shared_store("model_sensitivity", _SWEEPS_MAX)
-    found = store.get(cache_key)
-    if found is not None:
-        return found
-    rows = layer_sensitivity(model(), key, eval_batch(), reference(), _calib_for(key, n), groups=groups, progress=progress)
-    out = [{"group": r.group, "names": r.names, "metrics": r.metrics.as_dict()} for r in rows]
-    return store.put(cache_key, out)
+
+    def sweep(report) -> list[dict]:
+        rows = layer_sensitivity(model(), key, eval_batch(), reference(), _calib_for(key, n), groups=groups, progress=lambda *a: report(a))
+        return [{"group": r.group, "names": r.names, "metrics": r.metrics.as_dict()} for r in rows]
+
+    return compute("model_sensitivity", cache_key, sweep, on_event=_unpack(progress), memory=_SWEEPS_MAX)
+
+
+def _unpack(progress):
+    """The page's ``progress(done, total, label)`` fed with a job's event tuples."""
+    return None if progress is None else (lambda event: progress(*event))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -334,17 +343,14 @@ def run_method(key: str, keep: tuple[str, ...], method: str, n: int, act_order: 
     GPTQ or AWQ on ``n`` calibration texts: :func:`run`'s dict plus ``ptq``, the method's
     :meth:`~quantlib.ptq.report.PTQReport.summary`.  ``progress(done, total)`` per Linear or
     group while computing; memoized for every session."""
-    cache_key = (key, keep, method, n, act_order and method == "gptq", clip and method == "awq", emb)
-    store = shared_store("model_ptq", _PTQ_MAX)
-    found = store.get(cache_key)
-    if found is None:
-        found = store.put(cache_key, _run_method(_recipe(key, keep, emb), method, n, cache_key[4], cache_key[5], progress))
-    return found
+    cache_key = (key, tuple(keep), method, int(n), bool(act_order and method == "gptq"), bool(clip and method == "awq"), bool(emb))
+    return compute("model_ptq", cache_key, lambda report: _run_method(_recipe(key, tuple(keep), emb), method, n, cache_key[4], cache_key[5], lambda *a: report(a)),
+                   on_event=_unpack(progress), memory=_PTQ_MAX)
 
 
 def cached_method_rows(n: int) -> list[dict] | None:
     """The methods compared on ``n`` calibration texts if some session has computed them."""
-    return shared_store("model_methods", 4).get(n)
+    return lookup("model_methods", int(n))
 
 
 def method_rows(n: int, progress=None) -> list[dict]:
@@ -353,15 +359,15 @@ def method_rows(n: int, progress=None) -> list[dict]:
     ``d_cos`` / ``d_cos_se`` (mean and standard error over the evaluation texts of the cosine
     gained over RTN on the same grid, :func:`quantlib.model.evalset.paired_difference`), the
     seconds and (GPTQ, AWQ) the report's summary.  ``progress(done, total, label)``."""
+    return compute("model_methods", int(n), lambda report: _method_rows(int(n), lambda *a: report(a)), on_event=_unpack(progress), memory=4)
+
+
+def _method_rows(n: int, progress) -> list[dict]:
     from quantlib.model.evalset import paired_difference
     from quantlib.model.ptq import run_method as run_ptq
     from quantlib.model.recipes import custom_recipe
     from quantlib.schemes import parse_scheme
 
-    store = shared_store("model_methods", 4)
-    found = store.get(n)
-    if found is not None:
-        return found
     runs = [(g, m) for g in METHOD_GRIDS for m in ("rtn", "gptq", "awq")]
     rows, base = [], {}
     for i, (grid, method) in enumerate(runs):
@@ -378,4 +384,4 @@ def method_rows(n: int, progress=None) -> list[dict]:
         rows.append(row)
     if progress is not None:
         progress(len(runs), len(runs), "")
-    return store.put(n, rows)
+    return rows

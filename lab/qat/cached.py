@@ -1,11 +1,11 @@
 """Cached work of the quantization-aware training page (``/qat``).
 
-The float32 network every method starts from is a *resource* (``st.cache_resource``: trained
-once per seed and shared by every session, read only).  A whole study (PTQ at every bit width,
-the QAT fine-tunes, the weight families) is memoized in a small resource-held store keyed by
-its :class:`~quantlib.train.qat.QATSettings` (a frozen dataclass) instead of ``st.cache_data``,
-so that the run can drive the page's live progress bar and loss chart through a callback; a
-rerun with the same settings returns the stored study at once.  :data:`MISSES` counts the
+The float32 network every method starts from (trained once per seed, read only) and a whole
+study (PTQ at every bit width, the QAT fine-tunes, the weight families), keyed by its
+:class:`~quantlib.train.qat.QATSettings` (a frozen dataclass), go through the shared result
+cache (:func:`lab.core.results.compute`: memory, disk, one job per key on the worker pool), so
+every session and every restart reuses them; while a study trains, its records are replayed to
+the page's ``on_progress`` (the live progress bar and loss chart).  :data:`MISSES` counts the
 computations really done (tests use it).
 """
 
@@ -16,7 +16,7 @@ import collections
 import numpy as np
 import streamlit as st
 
-from lab.core.cached import LRUStore, shared_store
+from lab.core.results import compute, lookup
 
 from quantlib.train import load_digits
 from quantlib.train.qat import QATSettings, Study, run_study, train_float
@@ -35,35 +35,34 @@ def data():
     return load_digits()
 
 
-@st.cache_resource(show_spinner=False)
 def float_network(seed: int = 0):
     """The float32-trained network (read only) of ``seed``: the start of every method."""
-    MISSES["float_network"] += 1
-    params = train_float(data(), seed=int(seed), **BASE)
+    params = compute("qat_float", (int(seed), tuple(sorted(BASE.items()))), lambda report: _train_float(int(seed)), memory=8)
     for p in params:
         for v in p.values():
             v.flags.writeable = False
     return params
 
 
-def _store() -> LRUStore:
-    return shared_store("qat_studies", _MAX_STUDIES)
+def _train_float(seed: int):
+    MISSES["float_network"] += 1
+    return train_float(data(), seed=seed, **BASE)
 
 
 def cached_study(settings: QATSettings) -> Study | None:
     """The stored study of these settings, or None."""
-    return _store().get(settings)
+    return lookup("qat_study", settings)
 
 
 def study(settings: QATSettings, on_progress=None) -> Study:
     """The study of ``settings`` (stored: a second call is instant).  ``on_progress`` gets the
     records of :func:`quantlib.train.qat.run_study` while it trains."""
-    s = cached_study(settings)
-    if s is not None:
-        return s
+    return compute("qat_study", settings, lambda report: _run_study(settings, report), on_event=on_progress, memory=_MAX_STUDIES)
+
+
+def _run_study(settings: QATSettings, report) -> Study:
     MISSES["study"] += 1
-    result = run_study(float_network(settings.seed), data(), settings, on_progress=on_progress)
-    return _store().put(settings, result)
+    return run_study(float_network(settings.seed), data(), settings, on_progress=report)
 
 
 def float_accuracy(seed: int) -> float:
