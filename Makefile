@@ -9,8 +9,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test test-unit test-e2e bench oracles clean lint
 
+# The server plus its warm-up (tools/serve.py: models preloaded, every page's defaults computed
+# into the shared result cache); QLAB_WARM=0 make run starts the bare server.
 run: $(RUN_STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/python tools/serve.py
 
 test: test-unit test-e2e
 

@@ -24,7 +24,7 @@ from lab.tensor.widgets import scheme_picker
 from quantlib import PRESETS
 from quantlib import analysis as qa
 from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
-from quantlib.tensorio import TensorFileError, supported_extensions
+from quantlib.tensorio import MAX_FILE_BYTES, TensorFileError, supported_extensions
 
 SOURCE_LABELS = {"sample": N_("Built-in sample"), "upload": N_("Upload a file")}
 SIZE_LABELS = {"default": N_("default size"), "1M": N_("1 M values"), "4M": N_("4 M values"), "16M": N_("16 M values")}
@@ -111,6 +111,7 @@ def the_tensor() -> tuple[tc.Tensor, dict | None, str | None, list]:
     if source == "upload":
         up = st.file_uploader(
             _("Tensor file"), type=supported_extensions(), key=TL.upload, on_change=ts.on_upload_changed,
+            max_upload_size=MAX_FILE_BYTES >> 20,  # MB: the uploader's limit is the loader's, whatever the server's config says
             help=_("A weight or activation tensor. Files are parsed by the lab itself, never unpickled; PyTorch files only with weights_only=True.")
             + " " + _("Accepted: .npy, .npz, .safetensors (float64 down to bfloat16 and FP8, integers), .csv/.tsv/.txt (a numeric matrix), and .pt/.pth/.bin when PyTorch is installed.")
             + " " + _("Also .gguf (llama.cpp models): F32, F16, BF16 and the quant types Q4_0 … Q6_K and IQ4_NL, dequantized exactly as llama.cpp does."),

@@ -15,6 +15,9 @@ import pytest
 # a run never reads what an earlier run (or an earlier code version) stored.
 os.environ["QLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="qlab-test-cache-")
 os.environ.setdefault("QLAB_WARM", "0")
+# .streamlit/config.toml hides error details from users; the tests read them (AppTest and the
+# e2e servers, which inherit this environment)
+os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
 
 
 @pytest.fixture(scope="session", autouse=True)

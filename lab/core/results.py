@@ -40,6 +40,7 @@ __all__ = ["Cancelled", "Job", "ResultService", "compute", "lookup", "service"]
 ORPHAN_GRACE = 3.0  # s: a rerun re-joins its job well within this; a closed tab does not
 POLL = 0.1  # s between two looks at a running job from the page
 WORKER_PREFIX = "qlab-worker-"
+TOUCH = 0.5  # s: the longest a waiting page goes without a call into Streamlit
 
 
 class Cancelled(Exception):
@@ -273,6 +274,10 @@ def compute(namespace: str, key: Hashable, fn: Callable[[Callable], Any], *, on_
         job.report = lambda event=None: on_event(event) if on_event is not None and event is not None else None
         return svc._run(job)
     in_page = get_script_run_ctx() is not None
+    stop_key = None
+    if in_page:
+        stop_key = f"qlab_cancelled_{svc._ident(namespace, key)[1] or abs(hash((namespace, key)))}"
+        _stopped_here(stop_key)
     while True:
         job = svc.submit(namespace, key, fn, priority=priority, memory=memory)
         if not in_page and on_event is None:
@@ -281,38 +286,55 @@ def compute(namespace: str, key: Hashable, fn: Callable[[Callable], Any], *, on_
             except Cancelled:
                 continue  # dropped by someone else: ask again
         try:
-            return _wait(svc, job, on_event, in_page)
+            return _wait(svc, job, on_event, stop_key)
         except _Dropped:
             continue
+
+
+def _stopped_here(stop_key: str) -> None:
+    """After the Cancel button: a note and a button to run again, and the page stops here."""
+    import streamlit as st
+
+    from lab.core.i18n import _
+
+    if not st.session_state.get(stop_key):
+        return
+    st.info(_("You cancelled this run. Press the button to run it again."), icon=":material/block:")
+    if st.button(_("Run it again"), key=f"{stop_key}_again", icon=":material/play_arrow:"):
+        del st.session_state[stop_key]
+        st.rerun()
+    st.stop()
+
+
+def _cancel(svc: ResultService, job: Job, stop_key: str) -> None:
+    """The Cancel button's callback (before the rerun it triggers): the job stops unless another
+    session waits for it, and this page stops at :func:`_stopped_here` until asked again."""
+    import streamlit as st
+
+    st.session_state[stop_key] = True
+    with svc._lock:
+        job.cancel_requested = job.waiters <= 1 and not job.done.is_set()
 
 
 class _Dropped(Exception):
     """The job was cancelled by someone else (its last other waiter): submit again."""
 
 
-def _wait(svc: ResultService, job: Job, on_event, in_page: bool) -> Any:
+def _wait(svc: ResultService, job: Job, on_event, stop_key: str | None) -> Any:
     status = holder = None
-    if in_page:
+    if stop_key is not None:
         import streamlit as st
 
         from lab.core.i18n import _
 
-        stop_key = f"qlab_cancelled_{job.digest or id(job)}"
-        if st.session_state.get(stop_key):
-            svc.leave(job, cancel=True)
-            st.info(_("You cancelled this run. Press the button to run it again."), icon=":material/block:")
-            if st.button(_("Run it again"), key=f"{stop_key}_again", icon=":material/play_arrow:"):
-                del st.session_state[stop_key]
-                st.rerun()
-            st.stop()
         holder = st.empty()
         with holder.container():
             status = st.empty()
-            st.button(_("Cancel"), key=f"{stop_key}_btn", on_click=st.session_state.__setitem__, args=(stop_key, True), icon=":material/stop:")
+            st.button(_("Cancel"), key=f"{stop_key}_btn", on_click=_cancel, args=(svc, job, stop_key), icon=":material/stop:")
     seen = 0
     left = False
     try:
-        shown = None
+        shown, touched = None, time.monotonic()
         while True:
             finished = job.done.wait(POLL)
             events = job.events
@@ -324,8 +346,10 @@ def _wait(svc: ResultService, job: Job, on_event, in_page: bool) -> Any:
                 break
             if status is not None:
                 n = svc.ahead(job)
-                if n != shown:
-                    shown = n
+                # redrawn when it changes, and every TOUCH s anyway: Streamlit acts on a rerun or a
+                # closed tab only at a page's next call, so a silent wait would never be stopped
+                if n != shown or time.monotonic() - touched > TOUCH:
+                    shown, touched = n, time.monotonic()
                     if n:
                         from lab.core.i18n import _
 

@@ -1,0 +1,65 @@
+"""Serving a class: the deployment config is hardened, the uploader's limit is the loader's, a
+cancelled run stops its page with a way back, and the warm-up opens pages without errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from quantlib.tensorio import MAX_FILE_BYTES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_config_is_hardened_for_deployment():
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["client"]["showErrorDetails"] in ("none", "type")  # no traceback in a student's browser
+    assert cfg["server"]["enableXsrfProtection"] is True and cfg["server"]["enableCORS"] is True
+    assert cfg["server"]["maxUploadSize"] == MAX_FILE_BYTES >> 20  # MB, as the loader
+    assert cfg["browser"]["gatherUsageStats"] is False
+    assert cfg["server"]["headless"] is True and cfg["server"]["fileWatcherType"] == "none"
+
+
+def test_uploader_states_the_loaders_limit():
+    text = (ROOT / "app_pages" / "tensor.py").read_text()
+    assert "max_upload_size=MAX_FILE_BYTES >> 20" in text
+
+
+SCRIPT = """
+import streamlit as st
+from lab.core.results import compute
+calls = st.session_state.setdefault("calls", [])
+value = compute("serving_test", ("key", {n}), lambda report: calls.append(1) or 41 + 1)
+st.write(f"value {{value}}")
+"""
+
+
+def test_a_cancelled_run_stops_its_page_until_asked_again():
+    from lab.core import results
+
+    n = 7001
+    digest = results.service()._ident("serving_test", ("key", n))[1]
+    at = AppTest.from_string(SCRIPT.format(n=n), default_timeout=30)
+    at.session_state[f"qlab_cancelled_{digest}"] = True  # as the Cancel button's callback leaves it
+    at.run()
+    assert not at.exception
+    assert any("You cancelled this run" in i.value for i in at.info)
+    assert not any("value" in m.value for m in at.markdown) and at.session_state["calls"] == []
+    at.button(key=f"qlab_cancelled_{digest}_again").click().run()
+    assert not at.exception
+    assert any(m.value == "value 42" for m in at.markdown) and at.session_state["calls"] == [1]
+    at.run()  # stored now: not computed again
+    assert any(m.value == "value 42" for m in at.markdown) and at.session_state["calls"] == [1]
+
+
+def test_warm_up_opens_pages_without_errors():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import warm
+
+    out = warm.warm(("bits", "learn"), timeout=60)
+    assert [p for p, _s, _e in out] == ["bits", "learn"]
+    assert all(e == "" for _p, _s, e in out), out
