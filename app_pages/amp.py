@@ -15,6 +15,7 @@ from lab.amp import cached as ac
 from lab.amp import state as amp_state
 from lab.amp.state import AMP, FP8_RUNS, PRESETS, RUNS
 from lab.amp.display import accuracy_finding, amp_labels, timing_note
+from lab.core import widgets
 from lab.core.i18n import _
 from lab.core.widgets import PLOTLY_CONFIG
 from quantlib.train import load_digits
@@ -134,7 +135,7 @@ for k, hs in histories.items():
         "underflow": mean_of(hs, lambda x: x.fraction("underflow")) if h.policy.gradients != "float32" else None,
         "lost": mean_of(hs, lambda x: x.fraction("lost")) if low else None, "skipped": mean_of(hs, lambda x: float(x.skipped.sum())),
     })
-st.dataframe(figs.accuracy_table(rows, labels=LABELS), hide_index=True)
+widgets.dataframe(figs.accuracy_table(rows, labels=LABELS), hide_index=True)
 data = load_digits()
 st.caption(
     _("{n_train} training and {n_test} test images ({source}); {steps} steps of {batch} images per epoch. “Weight updates lost” for runs with a master copy counts the updates that would be lost without it.").format(
@@ -229,7 +230,7 @@ else:
 # ================================================================== FP16 vs BF16
 st.subheader(_("5. FP16 vs BF16"))
 ranges = [format_range("float32"), f16, bf16] + ([e5m2, e4m3] if fp8 else [])
-st.dataframe(figs.range_table(ranges, labels=LABELS), hide_index=True)
+widgets.dataframe(figs.range_table(ranges, labels=LABELS), hide_index=True)
 msg = _("float16 spends {f16_e} bits on the exponent and {f16_m} on the mantissa: {f16_bin} binades from {f16_sub} to {f16_max}. bfloat16 has {bf_e} exponent bits, as many as float32 ({bf_bin} binades, down to {bf_sub}), and only {bf_m} mantissa bits. So its gradients do not underflow and it needs no loss scaling — but each weight is stored {coarse} times more coarsely, so more small updates are lost without a master copy.").format(
     f16_e=f16.nexp, f16_m=f16.nmant, f16_bin=f"{f16.binades:.0f}", f16_sub=f"{f16.smallest_subnormal:.3g}", f16_max=f"{f16.max:g}", bf_e=bf16.nexp,
     bf_bin=f"{bf16.binades:.0f}", bf_sub=f"{bf16.smallest_subnormal:.3g}", bf_m=bf16.nmant, coarse=2 ** (f16.nmant - bf16.nmant))

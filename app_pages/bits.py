@@ -323,7 +323,7 @@ if table_input is not None:
                     _("Exact stored value"): row.info.decimal if row.info else "—",
                 }
             )
-        st.dataframe(
+        widgets.dataframe(
             pd.DataFrame.from_records(records),
             hide_index=True,
             width="stretch",

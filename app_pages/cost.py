@@ -94,7 +94,7 @@ st.caption(
         "The KV cache keeps a key and a value (the 2) for every layer L, key/value head H_kv, value of a head d_h, token of context T and sequence B, at b bits each ({kv}: {bits} bits)."
     ).format(kv=kv, bits=f"{kvb:.10g}")
 )
-st.dataframe(figs.memory_table(rows, labels), hide_index=True, width="stretch")
+widgets.dataframe(figs.memory_table(rows, labels), hide_index=True, width="stretch")
 st.plotly_chart(figs.memory_figure(rows, labels), config=PLOTLY_CONFIG, width="stretch")
 st.caption(
     _(
@@ -166,7 +166,7 @@ st.caption(
     ).format(scheme=scheme, hw=hw_name, kind=k.get(r.kind, r.kind))
 )
 st.markdown(dequant_text(r, hw_name))
-st.dataframe(figs.speed_table(speed, labels, k), hide_index=True, width="stretch")
+widgets.dataframe(figs.speed_table(speed, labels, k), hide_index=True, width="stretch")
 st.plotly_chart(figs.speed_figure(speed, labels), config=PLOTLY_CONFIG, width="stretch")
 st.caption(
     _(
@@ -204,7 +204,7 @@ if clicked or ss.get(COST.measured) == (mv, mm) or all(found):
             "Median of {n} runs each after a warm-up call; min – max shown. Random int8 codes with a float32 scale per row; the float32 matrix holds exactly their values."
         ).format(n=cc.REPEATS)
     )
-    st.dataframe(figs.measure_table(results, labels), hide_index=True, width="stretch")
+    widgets.dataframe(figs.measure_table(results, labels), hide_index=True, width="stretch")
     st.plotly_chart(figs.measure_figure(results, labels), config=PLOTLY_CONFIG, width="stretch")
     st.caption(_("Look at the red int8 bars against the blue float32 ones; the scale is logarithmic, so each step of the grid is ten times slower."))
     for text in measure_findings(*results):

@@ -6,6 +6,7 @@ builders of figures/formats.py) -> tables and charts.
 
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
 from lab.formats import cached
@@ -82,10 +83,15 @@ else:
     # -------------------------------------------------------------- properties
     st.subheader(_("Properties"))
     props, hover, exact_limits = cached.properties(keys, lang, labels)
+    book_cols = cached.codebook_properties(lang, labels) if ss.get(FMTS.books, True) else None
+    if book_cols is not None:  # NF4 and bnb FP4 as columns too (the toggle above the number line)
+        props, hover = pd.concat([props, book_cols[0]], axis=1), pd.concat([hover, book_cols[1]], axis=1)
     st.markdown(widgets.grid_html(props, hover), unsafe_allow_html=True)
     st.caption(_("Values marked ≈ are rounded for the table. Hover over an underlined cell for its code and every decimal digit, or open the exact values below."))
+    if book_cols is not None:
+        st.caption(_("NF4 and bnb FP4 are codebooks, not float formats: 16 levels in [−1, 1], found by a 4-bit index and multiplied by the block's scale (its absmax), so their limits are written × scale. Hide them with the codebook switch under the number line."))
     with st.expander(_("Exact values: code and every decimal digit"), icon=":material/function:"):
-        st.dataframe(
+        widgets.dataframe(
             exact_limits, hide_index=True, width="stretch", height="content",
             column_config={
                 labels["col_format"]: st.column_config.TextColumn(width=130, pinned=True),

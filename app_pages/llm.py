@@ -348,7 +348,7 @@ if len(rg["ids"]):
             prefix=tok.decode(rg["ids"][:pos])[-60:].replace("*", "\\*") or _("the prompt")
         )
     )
-    st.dataframe(figs.top_tokens_table((tok.pieces(r_ids), r_p), (tok.pieces(q_ids), q_p), labels), hide_index=True, width="stretch")
+    widgets.dataframe(figs.top_tokens_table((tok.pieces(r_ids), r_p), (tok.pieces(q_ids), q_p), labels), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ 4. the sections, lazily
 st.divider()
@@ -388,7 +388,7 @@ with t_presets:
                 else ""
             )
         )
-        st.dataframe(figs.presets_table(rows, labels), hide_index=True, width="stretch")
+        widgets.dataframe(figs.presets_table(rows, labels), hide_index=True, width="stretch")
 with t_sens:
     if t_sens.open:
         if weights is None:
@@ -459,7 +459,7 @@ with t_methods:
     if t_methods.open and mrows is not None:
         st.plotly_chart(pfigs.methods_figure(mrows, "kl_mean", labels["axis_kl"], labels=plabels), key="llm_methods_chart", config=PLOTLY_CONFIG)
         st.caption(_("Lower is better. Compare the three lines at each number of bits: the gap between RTN and the others is what the calibration bought."))
-        st.dataframe(
+        widgets.dataframe(
             pfigs.methods_table(
                 [
                     {

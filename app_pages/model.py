@@ -147,7 +147,7 @@ c1.metric(_("mean cosine to float32"), f"{m['mean_cosine']:.5f}")
 c2.metric(_("nearest-neighbour agreement"), f"{100 * m['nn_agreement']:.0f}%")
 c3.metric(_("max pairwise-similarity change"), f"{m['max_sim_change']:.4f}")
 c4.metric(_("model size"), f"{result['size'] / 1e6:.1f} MB", f"{100 * (result['size'] / result['float32_size'] - 1):.0f}%", delta_color="inverse")
-st.dataframe(
+widgets.dataframe(
     figs.metrics_table(m, result["size"], result["float32_size"], texts, result["seconds"], labels),
     hide_index=True, width="stretch",
 )
@@ -189,7 +189,7 @@ if "ptq" in result:
 st.subheader(_("Retrieval: which texts are closest to a query?"))
 query = st.selectbox(_("Query"), range(len(texts)), key="model_query", format_func=lambda i: texts[i])
 rank_table = figs.ranking_table(texts, ranking(ref_result["embeddings"], query), ranking(result["embeddings"], query), TOP_RANKS, labels)
-st.dataframe(rank_table, hide_index=True, width="stretch")
+widgets.dataframe(rank_table, hide_index=True, width="stretch")
 st.caption(_("The {k} texts nearest to the query by cosine similarity of the embeddings, float32 beside the quantized model; the change column says where the quantized model's text stood in float32's ranking.").format(k=TOP_RANKS))
 
 # ------------------------------------------------------------------ 2-6. the sections, lazily
@@ -210,7 +210,7 @@ with t_recipes:
         titles = {r["key"]: md.recipe_title(r["key"], emb=emb and mc.embedding_scheme(r["key"]) is not None) for r in all_results}
         if emb:
             st.caption(_("The token embeddings are quantized too, in every recipe that has a weight scheme for them (the switch above)."))
-        st.dataframe(
+        widgets.dataframe(
             figs.recipes_table(all_results, labels, titles), hide_index=True, width="stretch", height="content",
             column_config={labels["col_recipe"]: st.column_config.TextColumn(width=260, pinned=True)},
         )
@@ -239,7 +239,7 @@ with t_outliers:
             key="model_absmax_chart", config=PLOTLY_CONFIG,
         )
         if rep.channels.size:
-            st.dataframe(figs.outlier_table(rep, labels), hide_index=True, width="stretch")
+            widgets.dataframe(figs.outlier_table(rep, labels), hide_index=True, width="stretch")
         else:
             st.caption(_("No channel of {name} reaches {factor}× the median.").format(name=out_name, factor=f"{OUTLIER_FACTOR:g}"))
         n_out = sum(r.channels.size for r in reports.values())
@@ -285,10 +285,10 @@ with t_smooth:
         findings = figs.smooth_findings(sq_rows, variants, alpha, why, down_views, OUTLIER_FACTOR, labels)
         st.markdown("\n".join(f"- {s}" for s in findings))
         st.subheader(_("Per Linear: relative output error"))
-        st.dataframe(figs.smooth_table(sq_rows, labels), hide_index=True, width="stretch", height=320)
+        widgets.dataframe(figs.smooth_table(sq_rows, labels), hide_index=True, width="stretch", height=320)
         st.caption(_("‖Y_q − Y‖ / ‖Y‖ of each Linear alone on the evaluation set's inputs (bias left out). Spread: largest channel maximum ÷ median channel maximum."))
         st.subheader(_("Whole model"))
-        st.dataframe(figs.variants_table(variants, labels), hide_index=True, width="stretch")
+        widgets.dataframe(figs.variants_table(variants, labels), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ 5. sensitivity
 with t_sens:
@@ -329,7 +329,7 @@ with t_cal:
         )
         study = mc.calibration_study(cal_name, n_calib, pct)
         st.plotly_chart(figs.calibration_figure(study["values"], study["rows"], cal_name, labels=labels), key="model_cal_chart", config=PLOTLY_CONFIG)
-        st.dataframe(figs.calibration_table(study["rows"], labels), hide_index=True, width="stretch")
+        widgets.dataframe(figs.calibration_table(study["rows"], labels), hide_index=True, width="stretch")
         st.markdown(_("The four clip ranges ±T of {name}'s input on {n} calibration texts ({k} values), int8 (127 levels each side):").format(name=cal_name, n=n_calib, k=f"{study['values'].size:,}"))
         for row in study["rows"]:
             st.markdown(f"**{labels.get('method_' + row['method'], row['method'])}**")
@@ -363,7 +363,7 @@ with t_methods:
         dist = [{**r, "dist": 1 - r["mean_cosine"]} for r in mrows]
         st.plotly_chart(pfigs.methods_figure(dist, "dist", _("1 − mean cosine to float32"), labels=plabels), key="model_methods_chart", config=PLOTLY_CONFIG)
         st.caption(_("Lower is better: how far the sentence embeddings move from float32's. Compare the three lines at each number of bits: the gap between RTN and the others is what the calibration bought."))
-        st.dataframe(
+        widgets.dataframe(
             pfigs.methods_table(
                 [
                     {

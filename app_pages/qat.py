@@ -150,7 +150,7 @@ st.caption(
 st.header(_("Accuracy against bits"))
 st.plotly_chart(figs.accuracy_figure(rows, f_acc, labels), key="qat_acc_chart", config=PLOTLY_CONFIG)
 st.caption(_("Look at where each method's line falls away from the dashed float32 line as the bits shrink; the error bars span the lowest to the highest of the {n} seeds.").format(n=n_seeds))
-st.dataframe(figs.methods_table(rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
+widgets.dataframe(figs.methods_table(rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
 st.caption(_("Test accuracy on the 359 held-out images (one image is 0.28 points): the mean over {seeds}, with the lowest and highest seed in brackets. Size: the int weights with their float32 scales, plus float32 biases; the activations are not stored.").format(seeds=seed_words))
 st.markdown("\n".join(f"- {t}" for t in findings(studies)))
 
@@ -196,7 +196,7 @@ st.caption(
 )
 st.plotly_chart(figs.families_figure(fam_rows, f_acc, study.float_bytes, labels), key="qat_fam_chart", config=PLOTLY_CONFIG)
 st.caption(_("Look at the arrows: each goes from a family's accuracy right after quantization to its accuracy after QAT, at its size in bits per weight; the error bars span the {n} seeds.").format(n=n_seeds))
-st.dataframe(figs.families_table(fam_rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
+widgets.dataframe(figs.families_table(fam_rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
 st.markdown("\n".join(f"- {t}" for t in family_findings(studies)))
 
 sec = {k: float(np.mean([x.seconds[k] for x in studies])) for k in ("total", "ptq", "qat", "families")}

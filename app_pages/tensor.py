@@ -470,7 +470,7 @@ def compare(tensor: tc.Tensor, scheme: str | None, an: tc.Analysis | None) -> No
             png=lambda: figs.rate_distortion_png(names, bits, sqnr, current=scheme, title=tensor.name, labels=labels),
         )
         table = figs.compare_table(cmp_rows, labels)
-        st.dataframe(
+        widgets.dataframe(
             table, hide_index=True, width="stretch", height="content", key="tl_compare_table",
             column_config={
                 labels["col_scheme"]: st.column_config.TextColumn(width=170, pinned=True),
@@ -530,7 +530,7 @@ def every_tensor(file_info: dict | None, entries: list, scheme: str | None) -> N
                         labels["col_bits"]: [r["bits"] for r in ok],
                     }
                 )
-                st.dataframe(
+                widgets.dataframe(
                     df, hide_index=True, width="stretch", key="tl_per_tensor_table",
                     column_config={
                         labels["col_tensor"]: st.column_config.TextColumn(pinned=True),

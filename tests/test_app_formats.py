@@ -32,10 +32,15 @@ def chart_text(at: AppTest) -> str:
     return "\n".join(json.dumps(c, ensure_ascii=False) for c in charts(at))
 
 
-def properties_header(at: AppTest) -> list[str]:
+CODEBOOK_COLUMNS = ["NF4", "bnb FP4"]
+
+
+def properties_header(at: AppTest, *, books: bool = False) -> list[str]:
+    """The format columns of the properties table (with ``books``, the codebook columns too)."""
     table = next(m.value for m in at.markdown if 'class="ql-grid"' in m.value)
     head = table.split("</thead>")[0]
-    return re.findall(r"<th>([^<]*)</th>", head)[1:]
+    cols = re.findall(r"<th>([^<]*)</th>", head)[1:]
+    return cols if books else [c for c in cols if c not in CODEBOOK_COLUMNS]
 
 
 def code_links(at: AppTest) -> dict[int, str]:
@@ -221,12 +226,18 @@ def test_reference_lines_and_bad_items():
 def test_number_line_views_and_codebooks():
     at = open_formats(formats="float8_e4m3fn,float4_e2m1fn")
     assert "NF4 (codebook)" in chart_text(at)
+    # NF4 and bnb FP4 are columns of the properties table too, with their limits × the block's scale
+    assert properties_header(at, books=True) == ["float8_e4m3fn", "float4_e2m1fn", *CODEBOOK_COLUMNS]
+    table = next(m.value for m in at.markdown if 'class="ql-grid"' in m.value)
+    assert "0.07958 × scale (smallest nonzero level)" in table and "a 4-bit index into 16 levels" in table
+    assert any("codebooks, not float formats" in c.value for c in at.caption)
     for view in ("linear", "log", "scaled"):
         at.radio(key="fmts_view").set_value(view)
         rerun_ok(at)
     at.toggle(key="fmts_books").set_value(False)
     rerun_ok(at)
     assert "NF4 (codebook)" not in chart_text(at)
+    assert properties_header(at, books=True) == ["float8_e4m3fn", "float4_e2m1fn"]
     assert at.query_params["codebooks"] == "0"
 
 

@@ -57,6 +57,7 @@ from .tables import (  # noqa: F401
     CodeTable,
     _rel_error_bound,
     code_table,
+    codebook_properties,
     exact_limits_table,
     landing_table,
     properties_hover,
@@ -91,6 +92,7 @@ __all__ = [
     "zoom_window",
     "number_line_figure",
     "code_table",
+    "codebook_properties",
     "landing_table",
     "takeaways",
 ]

@@ -17,7 +17,7 @@ from ..style import merge_labels
 from .common import Reference, _digits, _has_subnormals, _pct, _short, _smallest_normal_code, log2q, num, pow2, short
 from .labels import LABELS, NUMBER_LINE_MAX_BITS
 
-__all__ = ["properties_table", "properties_hover", "exact_limits_table", "CodeTable", "code_table", "landing_table", "takeaways"]
+__all__ = ["properties_table", "codebook_properties", "properties_hover", "exact_limits_table", "CodeTable", "code_table", "landing_table", "takeaways"]
 
 
 # ============================================================== properties table
@@ -87,6 +87,43 @@ def properties_table(fmts: Sequence[FloatFormat], labels: Mapping[str, str] | No
     df = pd.DataFrame(data, index=[lab[r] for r in rows])
     df.index.name = lab["col_property"]
     return df
+
+
+def codebook_properties(books: Sequence, labels: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of :func:`properties_table` for codebooks (NF4, bitsandbytes FP4: objects with
+    ``name`` and ``values``), and their tooltips: a codebook is a table of levels in [−1, 1]
+    looked up by a 4-bit index and multiplied by the block's scale, so it has no bias, eps or
+    subnormals; its range is max / smallest nonzero level (NF4: 1 / 0.0796 = 12.6, 3.65 binades)."""
+    lab = merge_labels(LABELS, labels)
+    data: dict[str, list[str]] = {}
+    tips: dict[str, list[str]] = {}
+    for b in books:
+        v = sorted(set(float(x) for x in b.values))
+        mags = sorted({abs(x) for x in v if x != 0})
+        top, low = max(abs(x) for x in v), mags[0]
+        gaps = [hi - lo for lo, hi in zip(v, v[1:])]
+        binades = math.log2(top / low)
+        bits = max(1, math.ceil(math.log2(len(b.values))))
+        data[b.name] = [
+            lab["cell_cb_bits"].format(bits=bits, n=len(b.values)),
+            lab["cell_cb_no_exponent"],
+            lab["cell_cb_scale"].format(v=f"{top:.4g}"),
+            lab["cell_cb_smallest"].format(v=f"{low:.4g}"),
+            lab["cell_no_subnormals"],
+            lab["cell_cb_steps"].format(lo=f"{min(gaps):.4g}", hi=f"{max(gaps):.4g}"),
+            lab["cell_cb_no_digits"],
+            f"{binades:.1f}",
+            f"{binades * math.log10(2):.1f}",
+            f"{20 * binades * math.log10(2):.0f}",
+            f"{len(v):,}",
+            lab["cell_none"],
+            lab["cell_none"],
+            lab["cell_cb_zero"] if 0.0 in v else lab["cell_no_zero"],
+        ]
+        levels = ", ".join(f"{x:.4g}" for x in b.values)
+        tips[b.name] = [lab["hover_cb"].format(name=b.name, levels=levels)] + [""] * 13
+    index = properties_table([], labels).index
+    return pd.DataFrame(data, index=index), pd.DataFrame(tips, index=index)
 
 
 def properties_hover(fmts: Sequence[FloatFormat], labels: Mapping[str, str] | None = None) -> pd.DataFrame:

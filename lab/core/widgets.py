@@ -169,7 +169,8 @@ table.ql-grid { border-collapse: collapse; font-size: 0.86rem; min-width: 100%; 
 table.ql-grid th, table.ql-grid td { border: 1px solid rgba(128,128,128,0.3); padding: 0.25rem 0.45rem; text-align: left; vertical-align: top; }
 table.ql-grid th { font-weight: 600; white-space: nowrap; }
 table.ql-grid td { min-width: 6.5rem; }
-table.ql-grid th:first-child { min-width: 9rem; white-space: normal; }
+table.ql-grid th:first-child { min-width: 9rem; white-space: normal; position: sticky; left: 0; z-index: 1;
+  background: #fff; box-shadow: 1px 0 0 rgba(128,128,128,0.3); }
 table.ql-grid td[title] { text-decoration: underline dotted rgba(128,128,128,0.8); text-underline-offset: 3px; cursor: help; }
 table.ql-codes { border-collapse: collapse; width: 100%; min-width: 50rem; table-layout: fixed; font-size: 0.74rem;
   font-variant-numeric: tabular-nums; }
@@ -185,6 +186,13 @@ table.ql-codes td a:hover, table.ql-codes td a:focus { outline: 2px solid #1f77b
 [data-testid="stMarkdownContainer"] .katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 0.2rem; }
 /* Phones: plotly's mode bar would cover the legends and axis labels */
 @media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none !important; } }
+/* Phones: a long multiselect tag (a scheme such as nf4:block=64,dq) wraps instead of being cut
+   off, and the grids' key column (sticky, above) takes less of the screen */
+@media (max-width: 640px) {
+  [data-baseweb="tag"] { max-width: 100% !important; height: auto !important; }
+  [data-baseweb="tag"] span { white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+  table.ql-grid th:first-child { min-width: 6.5rem; }
+}
 </style>
 """
 _FIELD_CSS = """
@@ -218,6 +226,18 @@ def table_html(header: list[str], rows: list[list[str]], *, mono: tuple[int, ...
 
 
 _NUM_HYPHEN = re.compile(r"(\de)-(?=\d)")
+
+
+def dataframe(data, *, column_config: dict | None = None, **kwargs) -> None:
+    """``st.dataframe`` with the table's first column pinned: on a phone the key column (the
+    scheme, the recipe, the run) stays in view while the numbers scroll sideways.  A column
+    config given for that column is kept as it is."""
+    frame = getattr(data, "data", data)  # a pandas Styler holds its frame in .data
+    config = dict(column_config or {})
+    columns = list(getattr(frame, "columns", []))
+    if columns and kwargs.get("hide_index") and columns[0] not in config:
+        config[columns[0]] = st.column_config.Column(pinned=True)
+    st.dataframe(data, column_config=config or None, **kwargs)
 
 
 def grid_html(df, titles=None) -> str:

@@ -70,6 +70,13 @@ def properties(keys: tuple, lang: str, _labels: dict):
     return figs.properties_table(fmts, _labels), figs.properties_hover(fmts, _labels), figs.exact_limits_table(fmts, _labels)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def codebook_properties(lang: str, _labels: dict):
+    """(rows, tooltips) of the NF4 and bnb FP4 columns of the properties table; None without codebooks."""
+    books = figs.codebooks()
+    return figs.codebook_properties(books, _labels) if books else None
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
 def takeaways(keys: tuple, refs_text: str, value_text: str, lang: str, _labels: dict) -> list[str]:
     return figs.takeaways(resolve_formats(keys), references(refs_text, value_text)[0], _labels)
