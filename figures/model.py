@@ -351,7 +351,7 @@ def size_breakdown_figure(
             barmode="stack",
             margin=dict(l=10, r=10, t=40, b=10),
             legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
-            xaxis=dict(title=dict(text=lab["axis_size_parts"]), range=[0, top * 1.16 or 1.0]),
+            xaxis=dict(title=dict(text=lab["axis_size_parts"]), range=[0, top * 1.3 or 1.0]),  # room for the totals, on a phone too
             yaxis=dict(autorange="reversed", type="category"),
         ),
     )

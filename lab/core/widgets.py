@@ -191,6 +191,7 @@ table.ql-codes td a:hover, table.ql-codes td a:focus { outline: 2px solid #1f77b
 @media (max-width: 640px) {
   [data-baseweb="tag"] { max-width: 100% !important; height: auto !important; }
   [data-baseweb="tag"] span { white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+  .stMultiSelect div { max-height: none !important; }
   table.ql-grid th:first-child { min-width: 6.5rem; }
 }
 </style>
