@@ -21,12 +21,12 @@ test: test-unit test-e2e
 # Two workers (pytest-xdist), each test file on one of them (module fixtures load once): 4.7 min
 # instead of 8 on this 2-core machine.
 test-unit: $(DEV_STAMP)
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile tests --ignore=tests/e2e
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile tests --ignore=tests/e2e --ignore=tests/deploy
 
-# Real-browser tests (Playwright + Debian chromium). Without chromium they are
+# Real-browser tests (Playwright + Debian chromium), and two replicas behind Debian's nginx (tests/deploy). Without chromium they are
 # skipped, unless E2E_REQUIRED=1 (as in .ci/run), which makes that a failure.
 test-e2e: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q tests/e2e --screenshot only-on-failure --output test-results
+	$(BIN)/python -m pytest -q tests/e2e tests/deploy --screenshot only-on-failure --output test-results
 
 # Benchmarks (not tests): quantlib side by side with ml_dtypes, torch and bitsandbytes,
 # and the pages end to end in chromium.
