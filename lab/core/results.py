@@ -35,7 +35,7 @@ from typing import Any
 from lab.core.cached import LRUStore
 from lab.core.persist import DiskStore, NotPersistable, canonical_key, code_version
 
-__all__ = ["Cancelled", "Job", "ResultService", "compute", "lookup", "service"]
+__all__ = ["Cancelled", "Job", "ResultService", "compute", "lookup", "progress_events", "progress_report", "service"]
 
 ORPHAN_GRACE = 3.0  # s: a rerun re-joins its job well within this; a closed tab does not
 POLL = 0.1  # s between two looks at a running job from the page
@@ -50,8 +50,8 @@ class Cancelled(Exception):
 class Job:
     """One computation: queued → running → done | failed | cancelled."""
 
-    def __init__(self, namespace: str, key: Any, digest: str | None, key_text: str | None, fn: Callable, priority: int, seq: int) -> None:
-        self.namespace, self.key, self.digest, self.key_text = namespace, key, digest, key_text
+    def __init__(self, namespace: str, key: Any, ident: tuple, digest: str | None, key_text: str | None, fn: Callable, priority: int, seq: int) -> None:
+        self.namespace, self.key, self.ident, self.digest, self.key_text = namespace, key, ident, digest, key_text
         self.fn, self.priority, self.seq = fn, priority, seq
         self.state = "queued"
         self.events: list = []
@@ -126,7 +126,7 @@ class ResultService:
         with self._lock:
             job = self._inflight.get(ident)
             if job is None or job.cancel_requested:
-                job = Job(namespace, key, digest, text, fn, priority, next(self._seq))
+                job = Job(namespace, key, ident, digest, text, fn, priority, next(self._seq))
                 self._inflight[ident] = job
                 self._queue.put(job)
                 self._start_workers()
@@ -180,14 +180,13 @@ class ResultService:
 
     def _finish(self, job: Job, state: str) -> None:
         job.state = state
-        ident = (job.namespace, job.digest) if job.digest else (job.namespace, job.key)
-        if self._inflight.get(ident) is job:
-            del self._inflight[ident]
+        if self._inflight.get(job.ident) is job:
+            del self._inflight[job.ident]
         job.done.set()
 
     def _run(self, job: Job) -> Any:
         mem = self._mem(job.namespace)
-        ident = (job.namespace, job.digest) if job.digest else (job.namespace, job.key)
+        ident = job.ident
         if self.disk is None or job.digest is None:
             value = self._call(job)
             return mem.put(ident, value)
@@ -250,6 +249,17 @@ def service() -> ResultService:
         return _SERVICE
 
 
+def progress_report(report: Callable) -> Callable:
+    """A ``progress(done, total, label)`` callback for a job's function: each call's arguments
+    become one event, ``(done, total, label)``, for :func:`progress_events` to hand back."""
+    return lambda *args: report(args)
+
+
+def progress_events(progress: Callable | None) -> Callable | None:
+    """The page's ``progress(done, total, label)`` as an ``on_event`` fed with those event tuples."""
+    return None if progress is None else (lambda event: progress(*event))
+
+
 def lookup(namespace: str, key: Hashable) -> Any:
     """The stored result of ``key`` (memory or disk), or None."""
     found = service().lookup(namespace, key)
@@ -270,7 +280,7 @@ def compute(namespace: str, key: Hashable, fn: Callable[[Callable], Any], *, on_
 
     if threading.current_thread().name.startswith(WORKER_PREFIX):
         # called from inside another job: compute here (queueing would let jobs wait on each other)
-        job = Job(namespace, key, *svc._ident(namespace, key)[1:], fn, priority, -1)
+        job = Job(namespace, key, *svc._ident(namespace, key), fn, priority, -1)
         job.report = lambda event=None: on_event(event) if on_event is not None and event is not None else None
         return svc._run(job)
     in_page = get_script_run_ctx() is not None

@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from lab.core.cached import shared_store
-from lab.core.results import compute, lookup
+from lab.core.results import compute, lookup, progress_events, progress_report
 
 __all__ = [
     "METHOD_GRIDS",
@@ -284,12 +284,7 @@ def cached_preset_rows() -> list[dict] | None:
 def preset_rows(progress=None) -> list[dict]:
     """Every preset of :data:`quantlib.llm.recipes.LLM_PRESETS` evaluated (a row per preset:
     name, recipe fields and :func:`evaluation`'s numbers); ``progress(done, total, name)``."""
-    return compute("llm_presets", "all", lambda report: _preset_rows(lambda *a: report(a)), on_event=_unpack(progress), memory=2)
-
-
-def _unpack(progress):
-    """The page's ``progress(done, total, label)`` fed with a job's event tuples."""
-    return None if progress is None else (lambda event: progress(*event))
+    return compute("llm_presets", "all", lambda report: _preset_rows(progress_report(report)), on_event=progress_events(progress), memory=2)
 
 
 def _preset_rows(progress) -> list[dict]:
@@ -355,7 +350,7 @@ def method_rows(progress=None) -> list[dict]:
     """RTN, GPTQ and AWQ at 4, 3 and 2 bits (:data:`METHOD_GRIDS`, the Linears only, the
     embedding as shipped) on :data:`METHODS_CALIB` calibration windows: a row per run with
     ``grid``, ``bits``, ``method`` and :func:`evaluate`'s numbers; ``progress(done, total, label)``."""
-    return compute("llm_methods", (METHODS_CALIB, METHODS_KEEP), lambda report: _method_rows(lambda *a: report(a)), on_event=_unpack(progress), memory=2)
+    return compute("llm_methods", (METHODS_CALIB, METHODS_KEEP), lambda report: _method_rows(progress_report(report)), on_event=progress_events(progress), memory=2)
 
 
 def _method_rows(progress) -> list[dict]:

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from lab.core.results import compute, lookup
+from lab.core.results import compute, lookup, progress_events, progress_report
 
 __all__ = [
     "METHOD_GRIDS",
@@ -253,15 +253,10 @@ def sensitivity(key: str, n: int, groups: str, progress=None) -> list[dict]:
     cache_key = (key, n if recipe_info(key).needs_calibration else 0, groups)
 
     def sweep(report) -> list[dict]:
-        rows = layer_sensitivity(model(), key, eval_batch(), reference(), _calib_for(key, n), groups=groups, progress=lambda *a: report(a))
+        rows = layer_sensitivity(model(), key, eval_batch(), reference(), _calib_for(key, n), groups=groups, progress=progress_report(report))
         return [{"group": r.group, "names": r.names, "metrics": r.metrics.as_dict()} for r in rows]
 
-    return compute("model_sensitivity", cache_key, sweep, on_event=_unpack(progress), memory=_SWEEPS_MAX)
-
-
-def _unpack(progress):
-    """The page's ``progress(done, total, label)`` fed with a job's event tuples."""
-    return None if progress is None else (lambda event: progress(*event))
+    return compute("model_sensitivity", cache_key, sweep, on_event=progress_events(progress), memory=_SWEEPS_MAX)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -344,8 +339,8 @@ def run_method(key: str, keep: tuple[str, ...], method: str, n: int, act_order: 
     :meth:`~quantlib.ptq.report.PTQReport.summary`.  ``progress(done, total)`` per Linear or
     group while computing; memoized for every session."""
     cache_key = (key, tuple(keep), method, int(n), bool(act_order and method == "gptq"), bool(clip and method == "awq"), bool(emb))
-    return compute("model_ptq", cache_key, lambda report: _run_method(_recipe(key, tuple(keep), emb), method, n, cache_key[4], cache_key[5], lambda *a: report(a)),
-                   on_event=_unpack(progress), memory=_PTQ_MAX)
+    return compute("model_ptq", cache_key, lambda report: _run_method(_recipe(key, tuple(keep), emb), method, n, cache_key[4], cache_key[5], progress_report(report)),
+                   on_event=progress_events(progress), memory=_PTQ_MAX)
 
 
 def cached_method_rows(n: int) -> list[dict] | None:
@@ -359,7 +354,7 @@ def method_rows(n: int, progress=None) -> list[dict]:
     ``d_cos`` / ``d_cos_se`` (mean and standard error over the evaluation texts of the cosine
     gained over RTN on the same grid, :func:`quantlib.model.evalset.paired_difference`), the
     seconds and (GPTQ, AWQ) the report's summary.  ``progress(done, total, label)``."""
-    return compute("model_methods", int(n), lambda report: _method_rows(int(n), lambda *a: report(a)), on_event=_unpack(progress), memory=4)
+    return compute("model_methods", int(n), lambda report: _method_rows(int(n), progress_report(report)), on_event=progress_events(progress), memory=4)
 
 
 def _method_rows(n: int, progress) -> list[dict]:
