@@ -1,10 +1,13 @@
-"""No cross-talk: two sessions on the same page at the same time (two AppTests run in two threads,
-as two students' script runs are on one server) each see only their own settings and results,
-although the heavy results they share are computed through one process-wide cache."""
+"""No cross-talk: two sessions on the same page of one process each see only their own settings
+and results, although the heavy results they share go through one process-wide cache.
+
+The two AppTests run one after the other, interleaved (A opens, B opens, A reruns): AppTest
+patches a process-global Runtime for each run, so two of them in two threads race each other
+(a KeyError in its widget table, "Runtime hasn't been created!").  Two sessions whose first runs
+really overlap are driven through a real server by tests/e2e/test_sessions_browser.py, and the
+cache's single flight under threads and processes is tested in tests/test_results.py."""
 
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -43,10 +46,8 @@ def test_two_sessions_see_only_their_own(page, key, a, b):
             pytest.skip("the language model's package is not installed")
         key = PROMPT
     timeout = HEAVY.get(page, 60)
-    with ThreadPoolExecutor(2) as pool:  # both sessions' first runs at the same time
-        fa = pool.submit(open_page, f"app_pages/{page}.py", timeout=timeout, **a[0])
-        fb = pool.submit(open_page, f"app_pages/{page}.py", timeout=timeout, **b[0])
-        at_a, at_b = fa.result(), fb.result()
+    at_a = open_page(f"app_pages/{page}.py", timeout=timeout, **a[0])
+    at_b = open_page(f"app_pages/{page}.py", timeout=timeout, **b[0])
     for at, (_q, value) in ((at_a, a), (at_b, b)):
         assert not at.exception
         got = at.session_state[key]
