@@ -63,3 +63,41 @@ def test_warm_up_opens_pages_without_errors():
     out = warm.warm(("bits", "learn"), timeout=60)
     assert [p for p, _s, _e in out] == ["bits", "learn"]
     assert all(e == "" for _p, _s, e in out), out
+
+
+def test_served_connections_have_no_nagle_delay():
+    """tools/serve.py rebinds Streamlit's listening socket as IPPROTO_TCP: asyncio then sets
+    TCP_NODELAY on every accepted connection (Streamlit's own socket, proto 0, gets none, and
+    each static file on a kept-alive connection waited 40 ms for a delayed ACK)."""
+    import asyncio
+    import socket
+
+    from streamlit.web.server.starlette import starlette_server
+
+    from tools.serve import no_delay_sockets
+
+    original = starlette_server._bind_socket
+    try:
+        assert original("127.0.0.1", 0, 8).proto == 0  # what Streamlit binds (else this fix is moot)
+        no_delay_sockets()
+        no_delay_sockets()  # idempotent
+        sock = starlette_server._bind_socket("127.0.0.1", 0, 8)
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        starlette_server._bind_socket = original
+
+    async def accepted_nodelay() -> int:
+        got: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def made(reader, writer):
+            got.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(made, sock=sock)
+        _r, w = await asyncio.open_connection(*sock.getsockname())
+        value = await asyncio.wait_for(got, 5)
+        w.close()
+        server.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0

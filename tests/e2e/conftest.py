@@ -74,11 +74,11 @@ def _free_port() -> int:
 def streamlit_server(tmp_path_factory):
     port = _free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "MPLBACKEND": "Agg", "QLAB_WARM": "0"}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py",
+                sys.executable, "tools/serve.py",  # as `make run` starts it (QLAB_WARM=0: no warm-up)
                 "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
             ],
