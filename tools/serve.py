@@ -94,11 +94,15 @@ def no_delay_sockets() -> None:
 def main(argv: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)  # .streamlit/config.toml is read from the working directory
+    # Streamlit is imported here, before the preload thread starts: two threads importing it at
+    # once deadlock in the import system ("DeltaGeneratorSingleton instance already exists!").
+    no_delay_sockets()
+    from streamlit.runtime import Runtime  # noqa: F401 - what preload() imports first
+    from streamlit.web import cli
+
     if os.environ.get("QLAB_WARM") != "0":
         threading.Thread(target=preload, name="qlab-preload", daemon=True).start()
         subprocess.Popen([sys.executable, str(ROOT / "tools" / "warm.py"), "--delay", "5"], stdin=subprocess.DEVNULL)
-    no_delay_sockets()
-    from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *argv]
     cli.main()
