@@ -70,7 +70,7 @@ if fmt is not None:
                 model.update(source="code", code=code)
             insp = cached.inspect_code(fmt_key, model["code"])
     except ValueError as exc:
-        problem = str(exc)
+        problem = state.input_problem(exc, model, source)
 
 info = insp.info if insp else None
 if info is not None:  # the boxes show the current code; the decimal box what was typed

@@ -119,7 +119,7 @@ else:
         try:
             landing = cached.landing(keys, value_text, saturate, lang, labels)
         except ValueError as exc:
-            st.error(_("**Cannot use the value:** {reason}.").format(reason=exc), icon=":material/error:")
+            st.error(_("**Cannot use the value:** {reason}.").format(reason=state.value_problem(exc, value_text)), icon=":material/error:")
         else:
             stored_cols = (1, 2) if labels["col_low"] in landing.columns else (1,)
             st.markdown(widgets.frame_html(landing, mono=stored_cols), unsafe_allow_html=True)
@@ -136,12 +136,7 @@ else:
     )
     _refs, bad_refs, _problem = cached.references(refs_text, value_text)
     for item, reason in bad_refs:
-        st.warning(
-            _("Reference line {item!r} ignored: {reason}").format(
-                item=item, reason=reason or _("0, inf and nan have no place on a log scale")
-            ),
-            icon=":material/warning:",
-        )
+        st.warning(state.reference_note(item, reason), icon=":material/warning:")
     st.plotly_chart(cached.range_figure(keys, refs_text, value_text, lang, labels), key="fmts_range_chart", config=PLOTLY_CONFIG)
 
     # -------------------------------------------------------------- precision

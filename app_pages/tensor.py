@@ -18,6 +18,7 @@ from lab.tensor.closeup import block_up_close
 from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.core.i18n import N_, _
+from lab.core.state import url_value
 from lab.tensor.display import metrics_html, shape_text, stored_note, tensor_labels
 from lab.tensor.state import TL
 from lab.tensor.widgets import scheme_picker
@@ -167,7 +168,7 @@ def the_tensor() -> tuple[tc.Tensor, dict | None, str | None, list]:
                 if bar is not None:
                     bar.empty()
         elif ss.get(TL.url_file):
-            st.info(_("This link was made with the file {name}: upload it again to see its results.").format(name=ss[TL.url_file]), icon=":material/upload_file:")
+            st.info(_("This link was made with the file {name}: upload it again to see its results.").format(name=url_value(ss[TL.url_file])), icon=":material/upload_file:")
         if tensor is None:
             sample = SAMPLES[ss.get(TL.sample, DEFAULT_SAMPLE)]
             st.info(_("Until a file is read, the page shows the built-in sample {title}.").format(title=_(ts.SAMPLE_TEXT.get(sample.name, (sample.title,))[0])), icon=":material/info:")

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 import streamlit as st
 
 from lab.core.i18n import N_, _
-from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, shown_value, url_is_new, write_url
 
 __all__ = [
     "AMP",
@@ -222,7 +222,7 @@ def amp_load_url() -> None:
         bad = [k for k in keys if k not in RUNS]
         good = [k for k in keys if k in RUNS]
         if bad:
-            notes.append(_("URL parameter runs: {bad} not known; choose from {options}.").format(bad=", ".join(bad), options=", ".join(RUNS)))
+            notes.append(_("URL parameter runs: {bad} not known; choose from {options}.").format(bad=", ".join(shown_value(k) for k in bad), options=", ".join(RUNS)))
         if good:
             ss[AMP.runs] = good
     ss[AMP.notes] = notes

@@ -11,6 +11,7 @@ from quantlib import get_format
 
 from lab.core.i18n import LANG_KEY, _
 from lab.core.state import (
+    BIAS_LIMIT,
     CUSTOM,
     ROUNDINGS,
     Param,
@@ -21,7 +22,9 @@ from lab.core.state import (
     params_to_query,
     query_dict,
     read_params,
+    shown_in,
     url_is_new,
+    url_value,
 )
 
 
@@ -60,9 +63,9 @@ CAST_PREFIX = "cast_"
 CAST_CUSTOM = tuple(replace(p, name=CAST_PREFIX + p.name) for p in custom_format_params(BITS.cast_fmt))
 """The cast target's custom layout in the URL: ``cast=custom&cast_e=4&cast_m=3&cast_nonfinite=fn``."""
 
-WIDGET_LIMITS = {"e": (1, 16), "bias": (-(2**20), 2**20)}
+WIDGET_LIMITS = {"e": (1, 16), "bias": (-BIAS_LIMIT, BIAS_LIMIT)}
 """What a custom layout from the URL may hold (FloatFormat: 1 to 16 exponent bits; the bias
-box: ±2^20); the mantissa may have up to 64 − sign − E bits.  Streamlit would silently
+box: ±2^16, BIAS_LIMIT); the mantissa may have up to 64 − sign − E bits.  Streamlit would silently
 replace a value outside its number box's range, so the page clamps it and says so."""
 
 
@@ -127,6 +130,13 @@ def custom_range_notes(qp: dict[str, str], key: str, prefix: str = "") -> list[s
     return notes
 
 
+def input_problem(exc: Exception, model: dict[str, Any], source: str) -> str:
+    """quantlib's message about the page's input (``source`` as it was before parsing), with
+    the text typed or brought by the URL in it cut and escaped (:func:`shown_in`)."""
+    text = model["value_text"] if source == "value" else model["code_text"] if source in ("hex", "bin") else ""
+    return shown_in(exc, text) if text else str(exc)
+
+
 def cast_from_query(qp: dict[str, str]) -> list[str]:
     """Apply ``cast`` (a format name, or ``custom`` with ``cast_e`` …) to the cast picker."""
     if "cast" not in qp:
@@ -145,7 +155,7 @@ def cast_from_query(qp: dict[str, str]) -> list[str]:
     try:
         ss[BITS.cast_fmt] = get_format(name).name
     except ValueError as exc:
-        return [_("URL parameter cast={value!r} ignored: {reason}").format(value=name, reason=exc)]
+        return [_("URL parameter cast={value!r} ignored: {reason}").format(value=url_value(name), reason=shown_in(exc, name))]
     return []
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from figures import ptq as pfigs
 from lab.core.i18n import _
+from lab.core.state import url_value
 from lab.core.widgets import PLOTLY_CONFIG
 from quantlib.ptq.closeup import AWQCloseup, GPTQCloseup
 from quantlib.ptq.explain import gptq_step
@@ -36,7 +37,7 @@ def layer_problem(key: str, names: Sequence[str], default: str) -> str | None:
     bad = key in ss
     problem = (
         _("There is no Linear {name!r}: the names are {first} … {last}. Showing {default}.").format(
-            name=ss[key], first=names[0], last=names[-1], default=default
+            name=url_value(ss[key]), first=names[0], last=names[-1], default=default
         )
         if bad
         else None

@@ -20,11 +20,16 @@ schemes or runs, the Bit Inspector's one input) are read and written by hand.
 
 A page's own keys and callbacks live in its folder (``lab/bits/state.py``, ...), so the page
 file stays layout only.
+
+A note echoes the URL's text through :func:`url_value` (``{value!r}`` in the msgid): at most
+:data:`VALUE_LIMIT` characters, then "…", with markdown's special characters escaped, so
+``st.warning(note)`` shows ``?seed=**7**`` as typed and renders no bold, link, image, math or HTML.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +41,7 @@ from quantlib.exact import ROUNDING_MODES
 
 from lab.core.i18n import LANG_KEY, _
 
-__all__ = ["Param", "Sections", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query"]
+__all__ = ["Param", "Sections", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query", "url_value", "shown_value", "shown_in", "VALUE_LIMIT", "BIAS_LIMIT"]
 
 _WRITTEN = "_url_written:"  # + page name -> the params this session last wrote
 GLOBAL_PARAMS = (LANG_KEY,)  # owned by app.py, never touched by a page
@@ -65,8 +70,53 @@ def write_url(page: str, params: dict[str, str]) -> None:
     st.session_state[_WRITTEN + page] = dict(params)
 
 
+# --------------------------------------------------------------------------- the URL's text in a note
+VALUE_LIMIT = 40
+"""How many characters of a URL value a note repeats (then "…")."""
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+!|~$:&]")
+
+
+def shown_value(text: str, limit: int = VALUE_LIMIT) -> str:
+    r"""``text`` as a note shows it: its repr (quoted; control characters such as NUL and
+    the right-to-left override as escapes), cut after ``limit`` characters with "…", and every
+    markdown special character backslash-escaped, so that st.markdown / st.warning render it
+    as the plain text it is: ``**b**`` -> ``'\*\*b\*\*'`` (shown as ``'**b**'``), ``7`` -> ``'7'``."""
+    text = str(text)
+    r = repr(text[:limit])
+    if len(text) > limit:
+        r = r[:-1] + "…" + r[-1]
+    return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), r)
+
+
+def shown_in(message: object, text: str) -> str:
+    r"""``message`` (an exception's, say) with every repr of the URL's ``text`` in it shown by
+    :func:`shown_value`: get_format's "unknown format '**x**'; …" becomes "unknown format '\*\*x\*\*'; …".
+    The text as the parsers quote it counts too: stripped (parse_code), and stripped and
+    lower-cased (parse_scheme)."""
+    out = str(message)
+    text = str(text)
+    for variant in dict.fromkeys((text, text.strip(), text.strip().lower())):
+        out = out.replace(repr(variant), shown_value(variant))
+    return out
+
+
+class url_value(str):
+    """A URL value to put in a translated note, used like a function: with ``{value!r}`` in the
+    msgid, ``.format(value=url_value(text))`` gives :func:`shown_value` (so every translation
+    is safe too); ``{value}`` gives the same without the quotes."""
+
+    def __repr__(self) -> str:
+        return shown_value(str(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(shown_value(str(self))[1:-1], spec)
+
+
 # --------------------------------------------------------------------------- formats
 CUSTOM = "custom"
+BIAS_LIMIT = 2**16
+"""A custom layout's bias is at most ±BIAS_LIMIT (the bias box, and a bias from the URL): the
+exact decimals of a layout biased by 2^20 have about 315 000 digits, 10 s and more to write."""
 NONFINITE = ("ieee", "fn", "fnuz", "none")
 ROUNDINGS = ROUNDING_MODES  # nearest_even first: the default
 
@@ -107,6 +157,7 @@ class Param:
         """(value, a note or None) from the URL text; ValueError (the message) if unusable."""
         raw = text.strip()
         name = self.name
+        shown = url_value(raw)
         if self.kind == "text":
             return raw, None
         if self.kind == "bool":
@@ -114,30 +165,30 @@ class Param:
                 return True, None
             if raw.lower() in _FALSE:
                 return False, None
-            raise ValueError(_("URL parameter {name}={value!r} should be 1 or 0.").format(name=name, value=text))
+            raise ValueError(_("URL parameter {name}={value!r} should be 1 or 0.").format(name=name, value=shown))
         if self.kind == "choice":
             value = raw.lower() if self.lower else raw
             if value not in self.options:
-                raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=raw, options=", ".join(map(str, self.options))))
+                raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=shown, options=", ".join(map(str, self.options))))
             return value, None
         try:
             value = int(raw) if self.kind == "int" else float(raw)
         except ValueError:
             msg = _("URL parameter {name}={value!r} is not an integer.") if self.kind == "int" else _("URL parameter {name}={value!r} is not a number.")
-            raise ValueError(msg.format(name=name, value=raw)) from None
+            raise ValueError(msg.format(name=name, value=shown)) from None
         if self.kind == "float" and not math.isfinite(value):
-            raise ValueError(_("URL parameter {name}={value!r} is not a number.").format(name=name, value=raw))
+            raise ValueError(_("URL parameter {name}={value!r} is not a number.").format(name=name, value=shown))
         if self.options and value not in self.options:
-            raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=raw, options=", ".join(map(str, self.options))))
+            raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=shown, options=", ".join(map(str, self.options))))
         note = None
         lo = -math.inf if self.lo is None else self.lo
         hi = math.inf if self.hi is None else self.hi
         if not lo <= value <= hi and not self.clamp:
-            raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=raw, options=f"{_show(self.lo, '−∞')} … {_show(self.hi, '∞')}"))
+            raise ValueError(_("URL parameter {name}={value!r} is not one of {options}.").format(name=name, value=shown, options=f"{_show(self.lo, '−∞')} … {_show(self.hi, '∞')}"))
         if not lo <= value <= hi:
             used = min(hi, max(lo, value))
             note = _("URL parameter {name}={value!r} is outside {lo}…{hi}: {used} is used.").format(
-                name=name, value=raw, lo=_show(self.lo, "−∞"), hi=_show(self.hi, "∞"), used=_show(used, "")
+                name=name, value=shown, lo=_show(self.lo, "−∞"), hi=_show(self.hi, "∞"), used=_show(used, "")
             )
             value = type(value)(used)
         if self.snap:
@@ -266,7 +317,7 @@ def format_from_query(qp: dict[str, str], key: str) -> list[str]:
     try:
         st.session_state[key] = get_format(name).name
     except ValueError as exc:
-        return [_("URL parameter format={value!r} ignored: {reason}").format(value=name, reason=exc)]
+        return [_("URL parameter format={value!r} ignored: {reason}").format(value=url_value(name), reason=shown_in(exc, name))]
     return []
 
 

@@ -108,7 +108,7 @@ def _custom_format(key: str, on_change: Callable[[], None] | None) -> tuple[Floa
         except ValueError:
             default_bias = "2^(E−1)−1"
         bias = c3.number_input(
-            _("Bias"), min_value=-(2**20), max_value=2**20, step=1, value=None, key=key + "_bias",
+            _("Bias"), min_value=-state.BIAS_LIMIT, max_value=state.BIAS_LIMIT, step=1, value=None, key=key + "_bias",
             placeholder=_("default {bias}").format(bias=default_bias),
             help=_("Empty: the IEEE-style default 2^(E−1)−1."),
             on_change=on_change, persist_state=_PERSIST,

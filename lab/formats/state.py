@@ -10,7 +10,7 @@ from quantlib import get_format
 
 from lab.core.cached import resolve_format
 from lab.core.i18n import _
-from lab.core.state import CUSTOM, NONFINITE, Param, params_to_query, query_dict, read_params, url_is_new
+from lab.core.state import CUSTOM, NONFINITE, Param, params_to_query, query_dict, read_params, shown_in, url_is_new, url_value
 
 
 class FMTS:
@@ -63,7 +63,7 @@ def parse_custom_spec(text: str) -> tuple[str, tuple]:
     ):
         raise ValueError(
             _("URL parameter custom={value!r} should look like name:e4m3b7:fn (name, exponent and mantissa bits, optional bias, then one of {options}).").format(
-                value=text, options=", ".join(NONFINITE)
+                value=url_value(text), options=", ".join(NONFINITE)
             )
         )
     layout = (int(m[1]), int(m[2]), None if m[3] is None else int(m[3]), nonfinite, not unsigned)
@@ -73,14 +73,14 @@ def parse_custom_spec(text: str) -> tuple[str, tuple]:
     try:
         resolve_format(("custom", *layout))
     except ValueError as exc:
-        raise ValueError(_("Custom format {name!r} is not valid: {reason}").format(name=parts[0], reason=exc)) from None
+        raise ValueError(_("Custom format {name!r} is not valid: {reason}").format(name=url_value(parts[0]), reason=exc)) from None
     return parts[0], layout
 
 
 def check_custom_name(name: str) -> str | None:
     """Why ``name`` cannot name a custom format (translated), or None."""
     if not re.fullmatch(CUSTOM_NAME_RE, name or ""):
-        return _("A custom format's name starts with a letter and has at most 32 letters, digits, '_', '.' or '-' (got {name!r}).").format(name=name)
+        return _("A custom format's name starts with a letter and has at most 32 letters, digits, '_', '.' or '-' (got {name!r}).").format(name=url_value(name))
     try:
         get_format(name)
     except ValueError:
@@ -164,15 +164,53 @@ def fmts_load_url() -> None:
                 try:
                     name = get_format(item).name
                 except ValueError as exc:
-                    notes.append(_("URL parameter formats: {value!r} ignored: {reason}").format(value=item, reason=exc))
+                    notes.append(_("URL parameter formats: {value!r} ignored: {reason}").format(value=url_value(item), reason=shown_in(exc, item)))
                     continue
             if name not in chosen:
                 chosen.append(name)
         ss[FMTS.selected] = chosen
     notes += read_params(qp, PARAMS)
     if "table" in qp:
-        ss[FMTS.table] = qp["table"].strip()
+        notes += table_from_query(qp["table"])
     ss[FMTS.notes] = notes
+
+
+def table_names(names) -> list[str]:
+    """The chosen formats the code table can show (at most 8 bits), in order."""
+    return [n for n in names if resolve_format(fmts_key(n)).bits <= 8]
+
+
+def table_from_query(text: str) -> list[str]:
+    """Apply ``table`` (one of the chosen formats of at most 8 bits) to the code table's
+    picker; a name that is not one of them is reported (the page shows the first one)."""
+    ss = st.session_state
+    table, names = text.strip(), table_names(ss.get(FMTS.selected, []))
+    if table in names or not names:  # no small format chosen: no table, nothing to choose
+        ss[FMTS.table] = table
+        return []
+    ss[FMTS.table] = names[0]
+    return [_("URL parameter {name}={value!r} is not one of {options}.").format(name="table", value=url_value(table), options=", ".join(names))]
+
+
+_RANGE_SPLIT = re.compile(r"\s*(?:\.\.|…|\bto\b)\s*", re.IGNORECASE)  # the ends of a range, as figures.formats.parse_value_or_range splits them
+
+
+def value_problem(exc: Exception, text: str) -> str:
+    """Why the value (or range) ``text`` of "where does my number land" cannot be used, with
+    the text and each end of a range cut and escaped where quantlib's message repeats them."""
+    reason = shown_in(exc, text)
+    for part in _RANGE_SPLIT.split(text.strip()):
+        reason = shown_in(reason, part)
+    return reason
+
+
+def reference_note(item: str, reason: str) -> str:
+    """The note for a reference line that cannot be drawn: ``reason`` is quantlib's (it
+    repeats the item's number), or empty for 0, inf and nan."""
+    number = item.partition(" ")[0]
+    return _("Reference line {item!r} ignored: {reason}").format(
+        item=url_value(item), reason=shown_in(reason, number) if reason else _("0, inf and nan have no place on a log scale")
+    )
 
 
 def fmts_url(table_default: str | None) -> dict[str, str]:

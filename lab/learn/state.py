@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from lab.core.i18n import _
-from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, shown_value, url_is_new, write_url
 from lab.learn.core import DONE_KEY, TEACHER_KEY, lesson_ids
 
 __all__ = ["LEARN", "PARAMS", "learn_load_url", "learn_write_url", "lesson_query", "lesson_link", "go_to"]
@@ -48,7 +48,7 @@ def learn_load_url() -> None:
         given = [d.strip() for d in qp["done"].split(",") if d.strip()]
         unknown = [d for d in given if d not in lesson_ids()]
         if unknown:
-            notes.append(_("URL parameter done= names no lesson called {names}: left out.").format(names=", ".join(repr(u) for u in unknown)))
+            notes.append(_("URL parameter done= names no lesson called {names}: left out.").format(names=", ".join(shown_value(u) for u in unknown)))
         ss[LEARN.done] = tuple(d for d in lesson_ids() if d in given)
     ss[LEARN.notes] = notes
 

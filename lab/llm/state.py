@@ -15,7 +15,7 @@ from __future__ import annotations
 
 
 from lab.core.i18n import N_, _
-from lab.core.state import Param, Sections, params_to_query, query_dict, read_params, url_is_new, write_url
+from lab.core.state import Param, Sections, params_to_query, query_dict, read_params, shown_value, url_is_new, write_url
 
 __all__ = [
     "ACT",
@@ -112,7 +112,7 @@ def parse_keep(text: str, n_blocks: int) -> tuple[tuple[int, ...], str | None]:
             out.add(int(part))
         else:
             bad.append(part)
-    note = _("Blocks {bad} do not exist (the model has blocks 0…{last}) and are ignored.").format(bad=", ".join(bad), last=n_blocks - 1) if bad else None
+    note = _("Blocks {bad} do not exist (the model has blocks 0…{last}) and are ignored.").format(bad=", ".join(shown_value(b) for b in bad), last=n_blocks - 1) if bad else None
     return tuple(sorted(out)), note
 
 

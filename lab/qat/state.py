@@ -17,7 +17,7 @@ from quantlib.calibration import CALIBRATION_METHODS
 from quantlib.train.qat import BITS_CHOICES, QATSettings
 
 from lab.core.i18n import _
-from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, url_value, write_url
 
 __all__ = [
     "DEFAULTS", "DEFAULT_SEEDS", "LR_CHOICES", "N_CALIB_CHOICES", "QAT", "SEEDS_MAX", "applied", "applied_seeds", "apply_widgets",
@@ -126,7 +126,7 @@ def qat_load_url() -> None:
             if item.isdigit() and int(item) in BITS_CHOICES:
                 chosen.append(int(item))
             else:
-                notes.append(_("URL parameter bits: {value!r} ignored (choose from {options}).").format(value=item, options=", ".join(map(str, BITS_CHOICES))))
+                notes.append(_("URL parameter bits: {value!r} ignored (choose from {options}).").format(value=url_value(item), options=", ".join(map(str, BITS_CHOICES))))
         if chosen:
             ss[QAT.bits] = sorted(set(chosen), reverse=True)
     notes += read_params(qp, PARAMS)

@@ -26,7 +26,7 @@ from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.schemes import GGML_PRESETS, Scheme
 
 from lab.core.i18n import N_, _
-from lab.core.state import Param, params_to_query, query_dict, read_params, url_is_new, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, shown_in, url_is_new, url_value, write_url
 
 __all__ = [
     "TL",
@@ -370,6 +370,8 @@ def _split_schemes(text: str) -> list[str]:
     return [p.strip() for p in text.split("|") if p.strip()]
 
 
+SOURCE_PARAM = Param("source", TL.source, "choice", default="sample", options=("sample", "upload"))
+"""Where the tensor comes from: ``upload`` (with ``file``, also implied by it) or ``sample``."""
 SOURCE_PARAMS = (
     Param("sample", TL.sample, "choice", default=DEFAULT_SAMPLE, options=tuple(SAMPLES), lower=False),
     Param("size", TL.size, "choice", default="default", options=tuple(SIZES), lower=False),
@@ -395,12 +397,18 @@ def tl_load_url() -> None:
     qp = query_dict()
     ss = st.session_state
     notes: list[str] = []
-    if qp.get("source") == "upload" or "file" in qp:
+    source = None
+    if "source" in qp:
+        try:
+            source = SOURCE_PARAM.read(qp["source"])[0]
+        except ValueError as exc:
+            notes.append(str(exc))
+    if source == "upload" or "file" in qp:
         ss[TL.source] = "upload"
         ss[TL.url_file] = qp.get("file", "")
         if "tensor" in qp:
             ss[TL.tensor] = qp["tensor"]
-    elif "sample" in qp or qp.get("source") == "sample":
+    elif "sample" in qp or source == "sample":
         ss[TL.source] = "sample"
     notes += read_params(qp, SOURCE_PARAMS)
     if "scheme" in qp:
@@ -408,7 +416,7 @@ def tl_load_url() -> None:
             apply_scheme(qp["scheme"])
             ss.pop(TL.scheme_error, None)
         except ValueError as exc:
-            notes.append(_("URL parameter scheme={value!r} ignored: {reason}").format(value=qp["scheme"], reason=exc))
+            notes.append(_("URL parameter scheme={value!r} ignored: {reason}").format(value=url_value(qp["scheme"]), reason=shown_in(exc, qp["scheme"])))
     if "compare" in qp:
         chosen: list[str] = []
         text = qp["compare"].strip()
@@ -416,7 +424,7 @@ def tl_load_url() -> None:
             try:
                 canon = str(parse_scheme(item))
             except ValueError as exc:
-                notes.append(_("URL parameter compare: {value!r} ignored: {reason}").format(value=item, reason=exc))
+                notes.append(_("URL parameter compare: {value!r} ignored: {reason}").format(value=url_value(item), reason=shown_in(exc, item)))
                 continue
             if canon not in chosen:
                 chosen.append(canon)
