@@ -101,3 +101,39 @@ def test_served_connections_have_no_nagle_delay():
         return value
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_serve_with_warm_up_becomes_healthy(tmp_path):
+    """``make run``'s server with its warm-up on: the preload thread and the server's start
+    import Streamlit in the right order (at once, they deadlocked in the import system and the
+    server exited), and the health check answers.  The process group (warm.py too) is killed."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "QLAB_WARM": "1", "QLAB_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "serve.py"), "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        healthy = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    healthy = r.read().decode().strip() == "ok"
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert healthy, proc.stdout.read().decode(errors="replace")[-3000:] if proc.poll() is not None else "no answer in 60 s"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
