@@ -324,3 +324,15 @@ def test_every_kind_of_format_renders(name):
     at = open_formats(formats=name, value="1e-3 .. 1e3")
     assert not at.error
     assert len(charts(at)) >= 2
+
+
+@pytest.mark.parametrize(("bias", "drawn"), [(1100, False), (-1100, False), (2**16, False), (1000, True), (-1000, True)])
+def test_a_custom_layout_beyond_float64_is_refused_with_a_note(bias, drawn):
+    """Format Comparison draws in float64: a bias that puts the layout's values outside float64's
+    normal range (e4m3 with bias 1100: 2^-1109 …) is refused with a note (URL), not drawn into an
+    exception; bias ±1000 still fits and is drawn."""
+    at = open_page("app_pages/formats.py", custom=f"far:e4m3b{bias}:fn", formats="far,float16", timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    refused = any("float64" in w.value and "far" in w.value for w in at.warning)
+    assert refused != drawn, [w.value for w in at.warning]
+    assert ("far" in at.multiselect(key="fmts_selected").value) == drawn

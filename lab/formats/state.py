@@ -71,10 +71,29 @@ def parse_custom_spec(text: str) -> tuple[str, tuple]:
     if problem:
         raise ValueError(problem)
     try:
-        resolve_format(("custom", *layout))
+        fmt = resolve_format(("custom", *layout))
     except ValueError as exc:
         raise ValueError(_("Custom format {name!r} is not valid: {reason}").format(name=url_value(parts[0]), reason=exc)) from None
+    problem = float64_problem(fmt)
+    if problem:
+        raise ValueError(_("Custom format {name!r} is not valid: {reason}").format(name=url_value(parts[0]), reason=problem))
     return parts[0], layout
+
+
+FLOAT64_SMALLEST_NORMAL = 2.0**-1022
+FLOAT64_LARGEST_BINADE = 2.0**1023
+
+
+def float64_problem(fmt) -> str | None:
+    """Why this page cannot draw ``fmt`` (translated), or None.  Its charts and values are float64,
+    so every nonzero value of the format must be a normal float64: e4m3 with bias 7 (2^-9 … 448)
+    is drawn; with bias 1100 (2^-1109 …) every value is below float64's 2^-1022."""
+    if fmt.smallest_subnormal >= FLOAT64_SMALLEST_NORMAL and fmt.max < FLOAT64_LARGEST_BINADE:
+        return None
+    return _(
+        "its values reach beyond float64's normal range (2^-1022 … 2^1023), in which this page draws every format; "
+        "choose a bias closer to the standard one, or open the layout in the Bit Inspector, which is exact at any bias."
+    )
 
 
 def check_custom_name(name: str) -> str | None:
@@ -243,6 +262,10 @@ def on_add_custom() -> None:
         fmt = resolve_format(("custom", *layout))
     except ValueError as exc:
         ss[FMTS.add_error] = _("This layout is not a valid format: {reason}").format(reason=exc)
+        return
+    problem = float64_problem(fmt)
+    if problem:
+        ss[FMTS.add_error] = _("This layout is not a valid format: {reason}").format(reason=problem)
         return
     name = (ss.get(FMTS.new_name) or "").strip() or fmt.name
     problem = check_custom_name(name)
