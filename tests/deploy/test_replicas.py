@@ -340,13 +340,15 @@ def test_sessions_stay_on_their_replica_and_a_restart_costs_only_its_own(cluster
         return [len(established(p)) for p in ports]
 
     def open_tab(key: str | None) -> tuple:
-        ctx = new_context(base_url=cluster.url)
+        # no base_url here: pytest-playwright's session-wide context arguments may already hold
+        # the e2e server's (tests/e2e/conftest.py), and a second one is a TypeError
+        ctx = new_context()
         ctx.add_init_script(RECORD_STATES)
         if key:
             ctx.add_cookies([{"name": COOKIE, "value": key, "url": cluster.url}])
         before = counts()
         page = ctx.new_page()
-        page.goto("/")
+        page.goto(cluster.url + "/")
         expect(page.get_by_role("heading", name="Quantization Lab", exact=True).first).to_be_visible(timeout=30_000)
         wait_idle(page)
         expect(page.get_by_test_id("stException")).to_have_count(0)
