@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["pow2", "num", "short", "log2q", "format_colors", "Reference", "parse_references", "parse_value_or_range"]
+__all__ = ["pow2", "num", "short", "log2q", "format_colors", "Reference", "parse_references", "parse_value_or_range", "RANGE_SPLIT"]
 
 
 from quantlib import FloatFormat, exact
@@ -171,14 +171,14 @@ def parse_references(text: str) -> tuple[list[Reference], list[tuple[str, str]]]
     return refs, bad
 
 
-_RANGE_SPLIT = re.compile(r"\s*(?:\.\.|…|\bto\b)\s*", re.IGNORECASE)
+RANGE_SPLIT = re.compile(r"\s*(?:\.\.|…|\bto\b)\s*", re.IGNORECASE)
 
 
 def parse_value_or_range(text: str) -> tuple[exact.ExactValue, exact.ExactValue | None]:
     """'3000' -> (3000, None); '1e-4 .. 3000' (or '…', 'to') -> (1e-4, 3000).
 
     ValueError with quantlib's message when a part is not a number."""
-    parts = [p for p in _RANGE_SPLIT.split((text or "").strip())]
+    parts = [p for p in RANGE_SPLIT.split((text or "").strip())]
     if len(parts) == 1:
         return exact.parse_value(parts[0]), None
     if len(parts) != 2 or not parts[0] or not parts[1]:

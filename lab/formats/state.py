@@ -8,6 +8,7 @@ import streamlit as st
 
 from quantlib import get_format
 
+from figures.formats.common import RANGE_SPLIT
 from lab.core.cached import resolve_format
 from lab.core.i18n import _
 from lab.core.state import CUSTOM, NONFINITE, Param, params_to_query, query_dict, read_params, shown_in, url_is_new, url_value
@@ -71,10 +72,9 @@ def parse_custom_spec(text: str) -> tuple[str, tuple]:
     if problem:
         raise ValueError(problem)
     try:
-        fmt = resolve_format(("custom", *layout))
+        problem = float64_problem(resolve_format(("custom", *layout)))
     except ValueError as exc:
-        raise ValueError(_("Custom format {name!r} is not valid: {reason}").format(name=url_value(parts[0]), reason=exc)) from None
-    problem = float64_problem(fmt)
+        problem = str(exc)
     if problem:
         raise ValueError(_("Custom format {name!r} is not valid: {reason}").format(name=url_value(parts[0]), reason=problem))
     return parts[0], layout
@@ -211,14 +211,11 @@ def table_from_query(text: str) -> list[str]:
     return [_("URL parameter {name}={value!r} is not one of {options}.").format(name="table", value=url_value(table), options=", ".join(names))]
 
 
-_RANGE_SPLIT = re.compile(r"\s*(?:\.\.|…|\bto\b)\s*", re.IGNORECASE)  # the ends of a range, as figures.formats.parse_value_or_range splits them
-
-
 def value_problem(exc: Exception, text: str) -> str:
     """Why the value (or range) ``text`` of "where does my number land" cannot be used, with
     the text and each end of a range cut and escaped where quantlib's message repeats them."""
     reason = shown_in(exc, text)
-    for part in _RANGE_SPLIT.split(text.strip()):
+    for part in RANGE_SPLIT.split(text.strip()):  # each end of a range, as parse_value_or_range splits it
         reason = shown_in(reason, part)
     return reason
 
@@ -260,10 +257,9 @@ def on_add_custom() -> None:
     )
     try:
         fmt = resolve_format(("custom", *layout))
+        problem = float64_problem(fmt)
     except ValueError as exc:
-        ss[FMTS.add_error] = _("This layout is not a valid format: {reason}").format(reason=exc)
-        return
-    problem = float64_problem(fmt)
+        problem = str(exc)
     if problem:
         ss[FMTS.add_error] = _("This layout is not a valid format: {reason}").format(reason=problem)
         return
