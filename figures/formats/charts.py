@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from quantlib import FloatFormat, all_values
 from quantlib.rounding import KINDS
 
-from ..style import merge_labels, plain_layout
+from ..style import legend_names, merge_labels, plain_layout, settled_margin
 from .common import Reference, _has_subnormals, _pct, format_colors, log2q, pow2, short
 from .labels import CODEBOOK_COLOR, KIND_COLORS, LABELS, MARK_COLOR, NUMBER_LINE_MAX_BITS, REF_COLOR, TEETH_MAX
 
@@ -112,8 +112,8 @@ def _layout(height: int, **more) -> dict:
 def _figure(traces: list[dict], layout: dict) -> go.Figure:
     """One Figure built at once from plain dicts: plotly validates every trace and the layout
     a single time (adding traces, shapes and annotations one by one re-validates them, which
-    made these small figures take 70-300 ms)."""
-    return go.Figure(data=traces, layout=layout)
+    made these small figures take 70-300 ms), its margins :func:`figures.style.settled_margin`."""
+    return go.Figure(data=traces, layout={**layout, "margin": settled_margin(layout, legend_names(traces))})
 
 
 # ============================================================== dynamic-range chart
