@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-__all__ = ["FONT", "chart_layout", "plain_layout", "apply_layout", "settled_margin", "legend_names", "merge_labels"]
+__all__ = ["FONT", "chart_layout", "plain_layout", "apply_layout", "settled_margin", "legend_names", "figure", "merge_labels"]
 
 FONT = dict(size=13)
 
@@ -113,6 +113,14 @@ def legend_names(traces) -> list[str]:
     if len(named) == 1 and get(named[0], "showlegend") is not True:
         return []
     return [get(t, "name") for t in named]
+
+
+def figure(traces: list[dict], layout: dict) -> go.Figure:
+    """One Figure built at once from plain dicts, its margins :func:`settled_margin`: plotly
+    validates every trace and the layout a single time (adding traces, shapes and annotations
+    one by one re-validates the figure: the Format Comparison's small figures took 70-300 ms,
+    Tensor Lab's rate-distortion chart 18 ms instead of 7)."""
+    return go.Figure(data=traces, layout={**layout, "margin": settled_margin(layout, legend_names(traces))})
 
 
 def apply_layout(fig: go.Figure, layout: dict) -> go.Figure:

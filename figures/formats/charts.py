@@ -1,5 +1,5 @@
 """The Format Comparison's plotly figures: dynamic range, precision, the number line of
-narrow formats and codebooks, built in one go from plain dicts (see :func:`_figure`)."""
+narrow formats and codebooks, built in one go from plain dicts (see :func:`figures.style.figure`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from quantlib import FloatFormat, all_values
 from quantlib.rounding import KINDS
 
-from ..style import legend_names, merge_labels, plain_layout, settled_margin
+from ..style import figure, merge_labels, plain_layout
 from .common import Reference, _has_subnormals, _pct, format_colors, log2q, pow2, short
 from .labels import CODEBOOK_COLOR, KIND_COLORS, LABELS, MARK_COLOR, NUMBER_LINE_MAX_BITS, REF_COLOR, TEETH_MAX
 
@@ -109,13 +109,6 @@ def _layout(height: int, **more) -> dict:
     return plain_layout(height, **{"hovermode": "closest", **more})
 
 
-def _figure(traces: list[dict], layout: dict) -> go.Figure:
-    """One Figure built at once from plain dicts: plotly validates every trace and the layout
-    a single time (adding traces, shapes and annotations one by one re-validates them, which
-    made these small figures take 70-300 ms), its margins :func:`figures.style.settled_margin`."""
-    return go.Figure(data=traces, layout={**layout, "margin": settled_margin(layout, legend_names(traces))})
-
-
 # ============================================================== dynamic-range chart
 def dynamic_range_figure(
     fmts: Sequence[FloatFormat],
@@ -162,7 +155,7 @@ def dynamic_range_figure(
     shapes, ref_notes = _ref_shapes(refs, lab, x_range, above=True)
     shapes.insert(0, _vline(0.0, "rgba(128,128,128,0.6)", width=1))  # 1.0 as a landmark
     n_labels = len(ref_notes)
-    return _figure(traces, _layout(
+    return figure(traces, _layout(
         90 + 46 * len(fmts),
         showlegend=False,
         margin=dict(l=8, r=8, t=10 + 18 * min(n_labels, 3), b=8),
@@ -272,7 +265,7 @@ def precision_figure(
     window = zoom_window(fmts) if zoom else None
     x_range = list(window) if window else [lo - pad, hi + pad]
     shapes, notes = _ref_shapes(refs, lab, x_range)
-    return _figure(traces, _layout(
+    return figure(traces, _layout(
         460,
         shapes=shapes,
         annotations=notes,
@@ -374,7 +367,7 @@ def number_line_figure(
     else:
         xaxis = dict(title=dict(text=lab["axis_scaled" if view == "scaled" else "axis_value"]), zeroline=True,
                      zerolinecolor="rgba(128,128,128,0.5)", showgrid=True, gridcolor="rgba(128,128,128,0.18)")
-    return _figure(traces, _layout(
+    return figure(traces, _layout(
         110 + 44 * max(1, len(rows)),
         xaxis=xaxis,
         yaxis=dict(autorange="reversed", type="category", categoryorder="array", categoryarray=rows, automargin=True),

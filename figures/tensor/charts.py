@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from quantlib.analysis import MAX_HEAT, Hists, front_order, window_mean
 
-from ..style import apply_layout, merge_labels, plain_layout
+from ..style import apply_layout, figure, merge_labels, plain_layout
 from ..text import db, num
 from .labels import (
     CLIP_COLOR,
@@ -48,14 +48,18 @@ _AXIS = dict(showline=True, linecolor="#999", gridcolor="rgba(128,128,128,0.2)",
 def _layout(fig: go.Figure, height: int, *, x: dict | None = None, y: dict | None = None, **extra) -> None:
     """:func:`figures.style.plain_layout` set on ``fig`` in one layout update (plotly's updates
     are slow), bars touching; ``x`` / ``y``: axis settings."""
-    apply_layout(fig, plain_layout(height, **{"bargap": 0, "xaxis": {**_AXIS, **(x or {})}, "yaxis": {**_AXIS, **(y or {})}, **extra}))
+    apply_layout(fig, _plain(height, x=x, y=y, **extra))
 
 
-def _bars(edges: np.ndarray, counts: np.ndarray, name: str, color: str, opacity: float, lab: Mapping[str, str]) -> go.Bar:
+def _plain(height: int, *, x: dict | None = None, y: dict | None = None, **extra) -> dict:
+    return plain_layout(height, **{"bargap": 0, "xaxis": {**_AXIS, **(x or {})}, "yaxis": {**_AXIS, **(y or {})}, **extra})
+
+
+def _bars(edges: np.ndarray, counts: np.ndarray, name: str, color: str, opacity: float, lab: Mapping[str, str]) -> dict:
     centers = (edges[:-1] + edges[1:]) / 2
     hover = [lab["hover_bin"].format(lo=num(a), hi=num(b), count=f"{int(c):,}") for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)]
-    return go.Bar(
-        x=centers, y=counts, width=np.diff(edges), name=name, marker=dict(color=color, line_width=0), opacity=opacity,
+    return dict(
+        type="bar", x=centers, y=counts, width=np.diff(edges), name=name, marker=dict(color=color, line=dict(width=0)), opacity=opacity,
         hovertext=hover, hoverinfo="text+name",
     )
 
@@ -75,9 +79,10 @@ def value_histogram_figure(
     levels of one group (lines when at most :data:`LEVEL_LINES_MAX` are in view, ticks along
     the bottom up to :data:`LEVEL_TICKS_MAX`) and the clipping range (dashed, red)."""
     lab = merge_labels(LABELS, labels)
-    fig = go.Figure()
-    fig.add_trace(_bars(h.edges, h.original, lab["legend_original"], ORIGINAL_COLOR, 0.55, lab))
-    fig.add_trace(_bars(h.edges, h.dequantized, lab["legend_dequantized"], DEQUANT_COLOR, 0.55, lab))
+    traces = [
+        _bars(h.edges, h.original, lab["legend_original"], ORIGINAL_COLOR, 0.55, lab),
+        _bars(h.edges, h.dequantized, lab["legend_dequantized"], DEQUANT_COLOR, 0.55, lab),
+    ]
     lo, hi = float(h.edges[0]), float(h.edges[-1])
     pad = 0.02 * (hi - lo)
     shapes = []
@@ -88,27 +93,24 @@ def value_histogram_figure(
                 shapes.append(dict(type="line", x0=v, x1=v, xref="x", yref="paper", y0=0, y1=1, line=dict(color=CLIP_COLOR, width=2, dash="dash")))
             sym = math.isclose(-c_lo, c_hi, rel_tol=1e-6)
             text = lab["clip_text"].format(t=num(c_hi)) if sym else lab["clip_text_asym"].format(lo=num(c_lo), hi=num(c_hi))
-            fig.add_trace(
-                go.Scatter(x=[c_lo, c_hi], y=[None, None], mode="lines", name=f"{lab['legend_clip']} {text}",
-                           line=dict(color=CLIP_COLOR, width=2, dash="dash"), hoverinfo="skip")
-            )
+            traces.append(dict(type="scatter", x=[c_lo, c_hi], y=[None, None], mode="lines", name=f"{lab['legend_clip']} {text}",
+                               line=dict(color=CLIP_COLOR, width=2, dash="dash"), hoverinfo="skip"))
             lo, hi = min(lo, c_lo), max(hi, c_hi)
             pad = 0.02 * (hi - lo)
     if show_levels and levels is not None and len(levels):
         lv = np.asarray(levels, dtype=np.float64)
         lv = lv[(lv >= lo - pad) & (lv <= hi + pad)]
         if 0 < lv.size <= LEVEL_TICKS_MAX:
-            fig.add_trace(level_lines(lv, tall=lv.size <= LEVEL_LINES_MAX, name=lab["legend_levels"].format(group=level_group)))
-    _layout(
-        fig, height, barmode="overlay", shapes=shapes,
+            traces.append(level_lines(lv, tall=lv.size <= LEVEL_LINES_MAX, name=lab["legend_levels"].format(group=level_group)))
+    return figure(traces, _plain(
+        height, barmode="overlay", shapes=shapes,
         x=dict(title_text=lab["axis_value"], range=[lo - pad, hi + pad]),
         y=dict(title_text=lab["axis_count_log"] if log_y else lab["axis_count"], type="log" if log_y else "linear"),
         yaxis2=dict(overlaying="y", range=[0, 1], fixedrange=True, visible=False),
-    )
-    return fig
+    ))
 
 
-def level_lines(levels: np.ndarray, *, tall: bool, name: str) -> go.Scatter:
+def level_lines(levels: np.ndarray, *, tall: bool, name: str) -> dict:
     """Quantization levels as vertical lines across the plot (``tall``, dotted) or short ticks
     along its bottom: ONE trace of segments ``x = v, v, gap`` on a hidden 0..1 axis (``y2``),
     not a layout shape per level (hundreds of shapes are slow to build and to draw)."""
@@ -118,8 +120,8 @@ def level_lines(levels: np.ndarray, *, tall: bool, name: str) -> go.Scatter:
     ys = np.full(3 * n, np.nan)
     xs[0::3] = xs[1::3] = lv
     ys[0::3], ys[1::3] = 0.0, 1.0 if tall else 0.07
-    return go.Scatter(
-        x=xs, y=ys, yaxis="y2", mode="lines", name=name, connectgaps=False, hoverinfo="skip",
+    return dict(
+        type="scatter", x=xs, y=ys, yaxis="y2", mode="lines", name=name, connectgaps=False, hoverinfo="skip",
         line=dict(color=LEVEL_COLOR, width=1, dash="dot" if tall else "solid"),
     )
 
@@ -127,12 +129,10 @@ def level_lines(levels: np.ndarray, *, tall: bool, name: str) -> go.Scatter:
 def error_histogram_figure(h: Hists, *, log_y: bool = False, labels: Mapping[str, str] | None = None, height: int = 320) -> go.Figure:
     """The distribution of ``dequantized - original``."""
     lab = merge_labels(LABELS, labels)
-    fig = go.Figure(_bars(h.error_edges, h.error, lab["legend_error"], ERROR_COLOR, 0.85, lab))
-    _layout(
-        fig, height, showlegend=False, x=dict(title_text=lab["axis_error"]),
+    return figure([_bars(h.error_edges, h.error, lab["legend_error"], ERROR_COLOR, 0.85, lab)], _plain(
+        height, showlegend=False, x=dict(title_text=lab["axis_error"]),
         y=dict(title_text=lab["axis_count_log"] if log_y else lab["axis_count"], type="log" if log_y else "linear"),
-    )
-    return fig
+    ))
 
 
 def scatter_figure(xs: np.ndarray, qs: np.ndarray, *, labels: Mapping[str, str] | None = None, height: int = 380) -> go.Figure:
@@ -143,17 +143,15 @@ def scatter_figure(xs: np.ndarray, qs: np.ndarray, *, labels: Mapping[str, str] 
     qs = np.asarray(qs, dtype=np.float64)
     lo = float(min(xs.min(), qs.min())) if xs.size else -1.0
     hi = float(max(xs.max(), qs.max())) if xs.size else 1.0
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name=lab["legend_identity"], line=dict(color="#999", width=1, dash="dash"), hoverinfo="skip"))
-    fig.add_trace(
-        go.Scatter(
-            x=xs, y=qs, mode="markers", name=lab["legend_sample"].format(n=f"{xs.size:,}"),
+    traces = [
+        dict(type="scatter", x=[lo, hi], y=[lo, hi], mode="lines", name=lab["legend_identity"], line=dict(color="#999", width=1, dash="dash"), hoverinfo="skip"),
+        dict(
+            type="scatter", x=xs, y=qs, mode="markers", name=lab["legend_sample"].format(n=f"{xs.size:,}"),
             marker=dict(color=DEQUANT_COLOR, size=4, opacity=0.6),
             hovertemplate="%{x:.4g} → %{y:.4g}<extra></extra>",
-        )
-    )
-    _layout(fig, height, x=dict(title_text=lab["axis_original"]), y=dict(title_text=lab["axis_dequantized"]))
-    return fig
+        ),
+    ]
+    return figure(traces, _plain(height, x=dict(title_text=lab["axis_original"]), y=dict(title_text=lab["axis_dequantized"])))
 
 
 def heatmap_figure(
@@ -265,25 +263,25 @@ def rate_distortion_figure(
     b = np.asarray(bits, dtype=np.float64)
     s_true = np.asarray(sqnr, dtype=np.float64)
     s_plot, top = _plot_sqnr(s_true)
-    fig = go.Figure()
+    traces: list[dict] = []
     hover = [lab["hover_scheme"].format(scheme=n, bits=f"{bb:.4g}", sqnr=db(q)) for n, bb, q in zip(schemes, b, s_true, strict=True)]
     order = [i for i in np.argsort(b, kind="stable") if not np.isnan(s_plot[i])]
     fo = [i for i in front_order(b, s_true) if not np.isnan(s_plot[i])]
     if fo:
-        fig.add_trace(go.Scatter(x=b[fo], y=s_plot[fo], mode="lines", line=dict(color=FRONT_COLOR, width=2, shape="hv"), name=lab["legend_front"], hoverinfo="skip"))
+        traces.append(dict(type="scatter", x=b[fo], y=s_plot[fo], mode="lines", line=dict(color=FRONT_COLOR, width=2, shape="hv"), name=lab["legend_front"], hoverinfo="skip"))
     for fam in dict.fromkeys(families[i] for i in order):
         idx = [i for i in order if families[i] == fam]
-        fig.add_trace(
-            go.Scatter(
-                x=b[idx], y=s_plot[idx], mode="markers", name=lab.get(FAMILY_NAMES.get(fam, ""), fam), legendgroup=fam,
+        traces.append(
+            dict(
+                type="scatter", x=b[idx], y=s_plot[idx], mode="markers", name=lab.get(FAMILY_NAMES.get(fam, ""), fam), legendgroup=fam,
                 marker=dict(size=10, color=FAMILY_COLORS.get(fam, "#777"), line=dict(width=0.5, color="#333")),
                 hovertext=[hover[i] for i in idx], hoverinfo="text",
             )
         )
     if fo:
-        fig.add_trace(
-            go.Scatter(
-                x=b[fo], y=s_plot[fo], mode="markers+text", showlegend=False, text=[str(k + 1) for k in range(len(fo))],
+        traces.append(
+            dict(
+                type="scatter", x=b[fo], y=s_plot[fo], mode="markers+text", showlegend=False, text=[str(k + 1) for k in range(len(fo))],
                 textposition="middle center", textfont=dict(size=10, color="white", family="Arial Black, Arial, sans-serif"),
                 marker=dict(size=18, color=[FAMILY_COLORS.get(families[i], "#777") for i in fo], line=dict(width=2, color=FRONT_COLOR)),
                 hovertext=[f"{k + 1}: {hover[i]}" for k, i in enumerate(fo)], hoverinfo="text",
@@ -292,9 +290,9 @@ def rate_distortion_figure(
     if current is not None and current in schemes:
         i = list(schemes).index(current)
         if not np.isnan(s_plot[i]):
-            fig.add_trace(
-                go.Scatter(
-                    x=[b[i]], y=[s_plot[i]], mode="markers", name=f"{lab['legend_current']}: {current}",
+            traces.append(
+                dict(
+                    type="scatter", x=[b[i]], y=[s_plot[i]], mode="markers", name=f"{lab['legend_current']}: {current}",
                     marker=dict(size=30, color="rgba(0,0,0,0)", line=dict(width=2, color=CURRENT_COLOR)), hovertext=[hover[i]], hoverinfo="text",
                 )
             )
@@ -313,12 +311,11 @@ def rate_distortion_figure(
     shapes = []
     if top is not None:
         shapes.append(dict(type="line", xref="paper", x0=0, x1=1, y0=top, y1=top, line=dict(color="#bbb", width=1, dash="dot")))
-    _layout(
-        fig, height, annotations=annotations, shapes=shapes,
+    return figure(traces, _plain(
+        height, annotations=annotations, shapes=shapes,
         x=dict(title_text=lab["axis_bits"], type="log", range=[math.log10(2**lo), math.log10(2**hi)], tickvals=ticks, ticktext=[str(t) for t in ticks]),
         y=yaxis,
-    )
-    return fig
+    ))
 
 
 def per_tensor_figure(names: Sequence[str], sqnr: Sequence[float], *, labels: Mapping[str, str] | None = None, max_bars: int = 40) -> go.Figure:
