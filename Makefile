@@ -39,6 +39,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_ptq.py --write bench/README_ptq.md
 	$(BIN)/python bench/bench_learn.py --write bench/README_learn.md
 	$(BIN)/python bench/bench_interactions.py --write bench/README_interactions.md
+	$(BIN)/python bench/bench_static.py --write bench/README_static.md
 	$(BIN)/python bench/bench_class.py --write bench/README_class.md
 
 # The optional oracles (torch CPU, bitsandbytes): the tests that use them skip without them;

@@ -364,11 +364,14 @@ async def http_get_all(host: str, port: int, paths: list[str], lanes: int = 6) -
                             while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                                 pass
                             break
-                        got += len(await reader.readexactly(size + 2)) - 2
+                        n = len(await reader.readexactly(size + 2)) - 2
+                        got += n  # not `got += await ...`: other lanes add to it during the await
                 elif "content-length" in headers:
-                    got += len(await reader.readexactly(int(headers["content-length"])))
+                    n = len(await reader.readexactly(int(headers["content-length"])))
+                    got += n
                 else:
-                    got += len(await reader.read())
+                    n = len(await reader.read())
+                    got += n
                     headers["connection"] = "close"
                 if headers.get("connection") == "close":
                     writer.close()
