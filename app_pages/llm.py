@@ -12,7 +12,7 @@ from figures import ptq as pfigs
 from figures.model import absmax_figure  # the PTQ studio's chart of the same quantity
 from lab.core import closeup, widgets
 from lab.core.i18n import _
-from lab.core.state import shown_in
+from lab.core.state import scheme_problem
 from lab.core.widgets import PLOTLY_CONFIG
 from lab.llm import cached as lc
 from lab.llm import state as ls
@@ -194,7 +194,7 @@ def _scheme(value: str, *, what: str, fallback: str | None) -> str | None:
         return str(parse_scheme(value))
     except ValueError as exc:
         st.error(
-            _("{what}: {error}. Pick a scheme from the list or type one such as q4_k or nf4:block=64.").format(what=what, error=shown_in(exc, value)), icon=":material/error:"
+            _("{what}: {error}. Pick a scheme from the list or type one such as q4_k or nf4:block=64.").format(what=what, error=scheme_problem(exc, value)), icon=":material/error:"
         )
         return fallback
 

@@ -336,3 +336,47 @@ def test_a_custom_layout_beyond_float64_is_refused_with_a_note(bias, drawn):
     refused = any("float64" in w.value and "far" in w.value for w in at.warning)
     assert refused != drawn, [w.value for w in at.warning]
     assert ("far" in at.multiselect(key="fmts_selected").value) == drawn
+
+
+# ------------------------------------------------------------------ notes about formats= and custom=
+@pytest.mark.parametrize(
+    ("custom", "why"),
+    [
+        ("far:e4m3b1100:fn", "float64"),  # beyond float64's normal range
+        ("far:e2m0:ieee", "mantissa bit"),  # not a valid layout
+        ("far:e4m3:fn:extra", "should look like"),  # not a layout at all
+        ("Far:e4m3b1100:fn", "float64"),  # formats= names it in another case
+        ("1far:e4m3:fn", "starts with a letter"),  # not a name
+    ],
+)
+def test_a_refused_custom_format_gets_one_note(custom, why):
+    """A custom format refused with a note is not reported again as an unknown name in formats=."""
+    name = custom.split(":")[0].lower()
+    at = open_formats(custom=custom, formats=f"float16,{name}")
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and why in warnings[0], warnings
+    assert at.multiselect(key="fmts_selected").value == ["float16"]
+
+
+def test_a_refused_custom_format_without_formats_gets_one_note():
+    at = open_formats(custom="far:e4m3b1100:fn")
+    assert [w.value for w in at.warning if "far" in w.value] == [w.value for w in at.warning] and len(at.warning) == 1
+    assert at.multiselect(key="fmts_selected").value == DEFAULT
+
+
+def test_an_unknown_name_in_formats_suggests_close_names_not_the_whole_list():
+    at = open_formats(formats="float16,flaot16,fp4,zzz,my9", custom="my8:e4m3:fn")
+    warnings = {re.search(r"formats: '([^']*)'", w.value)[1]: w.value for w in at.warning}
+    assert set(warnings) == {"flaot16", "fp4", "zzz", "my9"}, warnings
+    assert "did you mean 'float16'" in warnings["flaot16"]
+    assert r"'fp4\_e2m1'" in warnings["fp4"]  # an alias it starts
+    assert "did you mean 'my8'" in warnings["my9"]  # the session's custom formats too
+    assert "did you mean" not in warnings["zzz"] and "all 17 formats are listed in the Formats box" in warnings["zzz"]
+    for w in warnings.values():
+        assert "float8\\_e8m0fnu" not in w and "valid names" not in w and len(w) < 200, w
+    assert at.multiselect(key="fmts_selected").value == ["float16"]
+
+
+def test_an_unknown_name_note_in_chinese():
+    at = open_formats(formats="float16,zzz", lang="zh_CN")
+    assert any("下方的“格式”框列出了全部 16 种格式" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -11,6 +11,9 @@ The rule every page follows:
 3. At the bottom, the page calls :func:`write_url` with its canonical parameters:
    only changed keys are sent to the browser, keys of other pages are dropped, and
    ``lang`` (owned by ``app.py``) is left alone.
+4. A tab reconnected to a new session (the server restarted) brings its edit as widget values
+   this session never drew: :func:`url_is_new` holds them back, :func:`write_url` replays them
+   (:func:`hold_reconnected_tab`), so the first edit after a restart is not lost.
 
 Each page declares its URL parameters once, as :class:`Param` values (``PARAMS`` in its
 ``state.py``: URL name, session key, kind, default); :func:`read_params` applies them and
@@ -30,18 +33,23 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
+from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+from streamlit.runtime.state.session_state import Serialized
 
 from quantlib import FORMATS, get_format
 from quantlib.exact import ROUNDING_MODES
 
 from lab.core.i18n import LANG_KEY, _
 
-__all__ = ["Param", "Sections", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query", "url_value", "shown_value", "shown_in", "VALUE_LIMIT", "BIAS_LIMIT"]
+__all__ = ["Param", "Sections", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "hold_reconnected_tab", "replay_reconnected_tab", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query", "url_value", "shown_value", "shown_in", "plain_message", "scheme_pieces", "scheme_problem", "VALUE_LIMIT", "BIAS_LIMIT"]
 
 _WRITTEN = "_url_written:"  # + page name -> the params this session last wrote
 GLOBAL_PARAMS = (LANG_KEY,)  # owned by app.py, never touched by a page
@@ -54,12 +62,15 @@ def query_dict() -> dict[str, str]:
 
 
 def url_is_new(page: str) -> bool:
-    """Whether the query string differs from what this page last wrote in this session."""
+    """Whether the query string differs from what this page last wrote in this session.
+    (First, a reconnected tab's widget values are held back: :func:`hold_reconnected_tab`.)"""
+    hold_reconnected_tab(page)
     return query_dict() != st.session_state.get(_WRITTEN + page)
 
 
 def write_url(page: str, params: dict[str, str]) -> None:
-    """Make the query string exactly ``params`` (plus ``lang``), sending only changes."""
+    """Make the query string exactly ``params`` (plus ``lang``), sending only changes;
+    then replay what :func:`hold_reconnected_tab` held back in this run."""
     current = query_dict()
     for k in current:
         if k not in params:
@@ -68,6 +79,64 @@ def write_url(page: str, params: dict[str, str]) -> None:
         if current.get(k) != v:
             st.query_params[k] = v
     st.session_state[_WRITTEN + page] = dict(params)
+    replay_reconnected_tab(page)
+
+
+# --------------------------------------------------------------------------- a tab from an earlier session
+_HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per script run: (page, the widget states held back).  Keyed by the run's
+``ctx.parallel_coordinator``, which Streamlit makes anew for every run, so what a run held
+and did not replay (it stopped before :func:`write_url`) is never replayed by a later one."""
+
+
+def _take_undrawn_states(ctx) -> WidgetStates:
+    """Take out of session state the widget values the browser sent for widgets this session
+    never drew.  Streamlit keeps such a value serialized, with no metadata to read it by, only
+    when the tab was drawn by an earlier session (the server restarted, the tab reconnected)."""
+    held = WidgetStates()
+    with ctx.session_state._lock:
+        states = ctx.session_state._state._new_widget_state
+        for wid, value in list(states.states.items()):
+            if isinstance(value, Serialized) and wid not in states.widget_metadata:
+                held.widgets.append(value.value)
+                del states.states[wid]
+    return held
+
+
+def hold_reconnected_tab(page: str) -> None:
+    """The rule for a tab reconnected to a new session: its first rerun carries the user's
+    edit as a widget value of a widget this session has not drawn, so Streamlit runs no
+    callback for it and the page's own writes (the URL, a box filled from state) win over it;
+    the edit was lost.  So this run holds those values back and draws the page from its URL
+    as the old session showed it; :func:`replay_reconnected_tab` then sends them again."""
+    ctx = get_script_run_ctx()
+    if ctx is None or getattr(ctx, "parallel_coordinator", None) is None:
+        return
+    try:
+        held = _take_undrawn_states(ctx)
+    except AttributeError:  # Streamlit's session state changed shape (tests/test_app_bits_reconnect.py says so)
+        return
+    if held.widgets:
+        _HELD[ctx.parallel_coordinator] = (page, held)
+
+
+def replay_reconnected_tab(page: str) -> None:
+    """Rerun with the values :func:`hold_reconnected_tab` held back, of the widgets this run
+    drew, as if the browser sent them now: each changed widget's callback runs as for any edit."""
+    ctx = get_script_run_ctx()
+    if ctx is None or getattr(ctx, "parallel_coordinator", None) is None or ctx.script_requests is None:
+        return
+    held_page, held = _HELD.pop(ctx.parallel_coordinator, (None, None))
+    drawn = [w for w in held.widgets if w.id in ctx.shared.widget_ids_this_run] if held_page == page else []
+    if drawn:
+        rerun = RerunData(
+            query_string=ctx.query_string,
+            page_script_hash=ctx.page_script_hash,
+            widget_states=WidgetStates(widgets=drawn),
+            cached_message_hashes=ctx.cached_message_hashes,
+            context_info=ctx.context_info,
+        )
+        ctx.script_requests.request_rerun(rerun)
 
 
 # --------------------------------------------------------------------------- the URL's text in a note
@@ -98,6 +167,43 @@ def shown_in(message: object, text: str) -> str:
     for variant in dict.fromkeys((text, text.strip(), text.strip().lower())):
         out = out.replace(repr(variant), shown_value(variant))
     return out
+
+
+def plain_message(message: object, *texts: str) -> str:
+    r"""``message`` (an exception's) as plain text for st.markdown / st.error: every repr of one
+    of ``texts`` (or of it stripped, or stripped and lower-cased) in it is shown by
+    :func:`shown_value` (cut, escaped), every other markdown character is escaped:
+    ``option block='**x**': …`` -> ``option block='\*\*x\*\*'\: …``."""
+    out, shown = str(message), {}
+    for text in sorted(dict.fromkeys(map(str, texts)), key=len, reverse=True):  # a piece inside a longer one: the longer first
+        for variant in dict.fromkeys((text, text.strip(), text.strip().lower())):
+            if repr(variant) in out:
+                token = f"\x00{len(shown)}\x00"
+                shown[token] = shown_value(variant)
+                out = out.replace(repr(variant), token)
+    out = _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), out)
+    for token, value in shown.items():
+        out = out.replace(token, value)
+    return out
+
+
+def scheme_pieces(text: str) -> list[str]:
+    """The parts of a scheme string that quantlib.parse_scheme may quote in its error: the whole,
+    its head, and each option, option name and value (``int4:block=64`` -> the whole, ``int4``,
+    ``block=64``, ``block``, ``64``)."""
+    s = str(text).strip()
+    head, _sep, rest = s.partition(":")
+    out = [s, head]
+    for item in rest.split(","):
+        key, _eq, value = item.strip().partition("=")
+        out += [item, key, value]
+    return [p for p in dict.fromkeys(out) if p.strip()]
+
+
+def scheme_problem(exc: object, text: str) -> str:
+    """Why the scheme string ``text`` was refused (quantlib's message ``exc``), as plain text:
+    the pieces of ``text`` it quotes cut and escaped, its markdown escaped."""
+    return plain_message(exc, *scheme_pieces(text))
 
 
 class url_value(str):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import streamlit as st
 
-from quantlib import get_format
+from quantlib import FORMATS, get_format
+from quantlib.formats import ALIASES
 
 from figures.formats.common import RANGE_SPLIT
 from lab.core.cached import resolve_format
 from lab.core.i18n import _
-from lab.core.state import CUSTOM, NONFINITE, Param, params_to_query, query_dict, read_params, shown_in, url_is_new, url_value
+from lab.core.state import CUSTOM, NONFINITE, Param, params_to_query, query_dict, read_params, shown_in, shown_value, url_is_new, url_value
 
 
 class FMTS:
@@ -105,9 +107,9 @@ def check_custom_name(name: str) -> str | None:
     except ValueError:
         pass
     else:
-        return _("{name!r} is already the name of a registry format; choose another name.").format(name=name)
+        return _("{name!r} is already the name of a registry format; choose another name.").format(name=url_value(name))
     if name.lower() == CUSTOM:
-        return _("{name!r} is reserved; choose another name.").format(name=name)
+        return _("{name!r} is reserved; choose another name.").format(name=url_value(name))
     return None
 
 
@@ -161,6 +163,7 @@ def fmts_load_url() -> None:
     ss = st.session_state
     notes: list[str] = []
     customs = fmts_customs()
+    refused: set[str] = set()  # names of the custom formats refused with a note
     if "custom" in qp:
         for item in qp["custom"].split(","):
             if not item.strip():
@@ -169,6 +172,8 @@ def fmts_load_url() -> None:
                 name, layout = parse_custom_spec(item)
             except ValueError as exc:
                 notes.append(str(exc))
+                if ":" in item:  # name:layout, refused: its name in formats= needs no note of its own
+                    refused.add(item.split(":")[0].strip().lower())
                 continue
             customs[name] = layout
     if "formats" in qp:
@@ -182,8 +187,9 @@ def fmts_load_url() -> None:
             else:
                 try:
                     name = get_format(item).name
-                except ValueError as exc:
-                    notes.append(_("URL parameter formats: {value!r} ignored: {reason}").format(value=url_value(item), reason=shown_in(exc, item)))
+                except ValueError:
+                    if item.lower() not in refused:
+                        notes.append(unknown_format_note(item, customs))
                     continue
             if name not in chosen:
                 chosen.append(name)
@@ -192,6 +198,20 @@ def fmts_load_url() -> None:
     if "table" in qp:
         notes += table_from_query(qp["table"])
     ss[FMTS.notes] = notes
+
+
+def unknown_format_note(item: str, customs) -> str:
+    """The note for a name in ``formats=`` that names no format: the close names (registry names,
+    aliases, the session's custom formats), if any, and where every format is listed."""
+    names = {n.lower(): n for n in (*FORMATS, *ALIASES, *customs)}
+    key = item.lower()
+    close = [names[m] for m in dict.fromkeys([n for n in names if n.startswith(key)] + difflib.get_close_matches(key, list(names), n=3, cutoff=0.6))][:3]
+    count = len(FORMATS) + len(customs)
+    if close:
+        reason = _("unknown format; did you mean {names}? All {n} formats are listed in the Formats box below.").format(names=", ".join(map(shown_value, close)), n=count)
+    else:
+        reason = _("unknown format; all {n} formats are listed in the Formats box below.").format(n=count)
+    return _("URL parameter formats: {value!r} ignored: {reason}").format(value=url_value(item), reason=reason)
 
 
 def table_names(names) -> list[str]:

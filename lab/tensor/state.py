@@ -18,7 +18,6 @@ back into a string.  URL parameters (all optional)::
 
 from __future__ import annotations
 
-
 import streamlit as st
 
 from quantlib import PRESETS, parse_scheme
@@ -26,7 +25,7 @@ from quantlib.samples import DEFAULT_SAMPLE, SAMPLES
 from quantlib.schemes import GGML_PRESETS, Scheme
 
 from lab.core.i18n import N_, _
-from lab.core.state import Param, params_to_query, query_dict, read_params, shown_in, url_is_new, url_value, write_url
+from lab.core.state import Param, params_to_query, query_dict, read_params, scheme_problem, url_is_new, url_value, write_url
 
 __all__ = [
     "TL",
@@ -416,7 +415,7 @@ def tl_load_url() -> None:
             apply_scheme(qp["scheme"])
             ss.pop(TL.scheme_error, None)
         except ValueError as exc:
-            notes.append(_("URL parameter scheme={value!r} ignored: {reason}").format(value=url_value(qp["scheme"]), reason=shown_in(exc, qp["scheme"])))
+            notes.append(_("URL parameter scheme={value!r} ignored: {reason}").format(value=url_value(qp["scheme"]), reason=scheme_problem(exc, qp["scheme"])))
     if "compare" in qp:
         chosen: list[str] = []
         text = qp["compare"].strip()
@@ -424,7 +423,7 @@ def tl_load_url() -> None:
             try:
                 canon = str(parse_scheme(item))
             except ValueError as exc:
-                notes.append(_("URL parameter compare: {value!r} ignored: {reason}").format(value=url_value(item), reason=shown_in(exc, item)))
+                notes.append(_("URL parameter compare: {value!r} ignored: {reason}").format(value=url_value(item), reason=scheme_problem(exc, item)))
                 continue
             if canon not in chosen:
                 chosen.append(canon)
@@ -461,7 +460,7 @@ def tl_url(scheme: str | None, file_name: str | None, tensor_name: str | None, z
         if int(ss.get(TL.seed, 0)) and not SAMPLES[params["sample"]].is_real:
             params["seed"] = str(int(ss[TL.seed]))
     if scheme:
-        params["scheme"] = scheme
+        params["scheme"] = str(scheme)  # a rejected typed scheme is a url_value: its plain text
     compare = list(ss.get(TL.compare, []))
     if compare != list(PRESETS):
         params["compare"] = "|".join(compare) if compare else "none"
@@ -485,13 +484,15 @@ def on_family_changed() -> None:
 
 
 def on_scheme_typed() -> None:
-    """The scheme box: a valid string sets every widget; an invalid one is kept with its reason."""
+    """The scheme box: a valid string sets every widget; an invalid one is kept with its reason
+    (the text as a :class:`url_value`, so a note's ``{text!r}`` shows it escaped; the reason as
+    plain text)."""
     ss = st.session_state
     text = (ss.get(TL.scheme_box) or "").strip()
     try:
         apply_scheme(text)
     except ValueError as exc:
-        ss[TL.scheme_error] = (text, str(exc))
+        ss[TL.scheme_error] = (url_value(text), scheme_problem(exc, text))
         return
     ss.pop(TL.scheme_error, None)
 
@@ -523,7 +524,7 @@ def on_compare_add() -> None:
     try:
         _add_to_compare(text)
     except ValueError as exc:
-        ss[TL.compare_error] = _("Cannot add {value!r}: {reason}").format(value=text, reason=exc)
+        ss[TL.compare_error] = _("Cannot add {value!r}: {reason}").format(value=url_value(text), reason=scheme_problem(exc, text))
         return
     ss.pop(TL.compare_error, None)
     ss[TL.compare_add] = ""

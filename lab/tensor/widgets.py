@@ -16,6 +16,7 @@ from quantlib.schemes import GGML_TYPES, MX_SCALE_ROUNDINGS
 from lab.tensor import state as ts
 from lab.core.i18n import _
 from lab.tensor.state import TL
+from lab.core.state import scheme_problem
 from lab.core.widgets import ROUNDING_LABELS
 
 __all__ = ["scheme_picker"]
@@ -58,7 +59,8 @@ def _granularity(fam: str, ndim: int, *, scaled: bool = True) -> None:
 
 
 def scheme_picker(ndim: int) -> tuple[str | None, str | None]:
-    """The family and its options; returns ``(canonical scheme string, None)`` or ``(None, why not)``."""
+    """The family and its options; returns ``(canonical scheme string, None)`` or ``(None, why not)``
+    (quantlib's reason as plain text: the codebook values are typed)."""
     ss = st.session_state
     fam = st.selectbox(
         _("Scheme family"), ts.FAMILIES, key=TL.family, persist_state=_P, on_change=ts.on_family_changed,
@@ -135,4 +137,4 @@ def scheme_picker(ndim: int) -> tuple[str | None, str | None]:
     try:
         return str(parse_scheme(text)), None
     except ValueError as exc:
-        return None, str(exc)
+        return None, scheme_problem(exc, text)
