@@ -86,7 +86,7 @@ else:
     book_cols = cached.codebook_properties(lang, labels) if ss.get(FMTS.books, True) else None
     if book_cols is not None:  # NF4 and bnb FP4 as columns too (the toggle above the number line)
         props, hover = pd.concat([props, book_cols[0]], axis=1), pd.concat([hover, book_cols[1]], axis=1)
-    st.markdown(widgets.grid_html(props, hover), unsafe_allow_html=True)
+    st.html(widgets.grid_html(props, hover))
     st.caption(_("Values marked ≈ are rounded for the table. Hover over an underlined cell for its code and every decimal digit, or open the exact values below."))
     if book_cols is not None:
         st.caption(_("NF4 and bnb FP4 are codebooks, not float formats: 16 levels in [−1, 1], found by a 4-bit index and multiplied by the block's scale (its absmax), so their limits are written × scale. Hide them with the codebook switch under the number line."))
@@ -122,7 +122,7 @@ else:
             st.error(_("**Cannot use the value:** {reason}.").format(reason=state.value_problem(exc, value_text)), icon=":material/error:")
         else:
             stored_cols = (1, 2) if labels["col_low"] in landing.columns else (1,)
-            st.markdown(widgets.frame_html(landing, mono=stored_cols), unsafe_allow_html=True)
+            st.html(widgets.frame_html(landing, mono=stored_cols))
             st.caption(_("Rounded to nearest, ties to even. For a range, the worst relative error is the largest that rounding any number between the ends can make: half the spacing of values divided by the number."))
 
     # -------------------------------------------------------------- dynamic range

@@ -257,7 +257,7 @@ def what_it_does(tensor: tc.Tensor, scheme: str | None) -> tc.Analysis | None:
                 icon=":material/warning:",
             )
         with st.container(key="tl_metrics"):
-            st.markdown(metrics_html(rows, labels), unsafe_allow_html=True)
+            st.html(metrics_html(rows, labels))
 
         def metrics_csv() -> bytes:
             m = dict(an.metrics)

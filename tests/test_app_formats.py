@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.core.i18n import translate
-from tests.apptest import charts, markdown, open_page, rerun_ok
+from tests.apptest import charts, html_blocks, markdown, open_page, rerun_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -37,7 +37,7 @@ CODEBOOK_COLUMNS = ["NF4", "bnb FP4"]
 
 def properties_header(at: AppTest, *, books: bool = False) -> list[str]:
     """The format columns of the properties table (with ``books``, the codebook columns too)."""
-    table = next(m.value for m in at.markdown if 'class="ql-grid"' in m.value)
+    table = next(t for t in html_blocks(at) if 'class="ql-grid"' in t)
     head = table.split("</thead>")[0]
     cols = re.findall(r"<th>([^<]*)</th>", head)[1:]
     return cols if books else [c for c in cols if c not in CODEBOOK_COLUMNS]
@@ -51,7 +51,7 @@ def code_links(at: AppTest) -> dict[int, str]:
 
 def landing(at: AppTest) -> pd.DataFrame:
     """The "where does my number land" table (an HTML table) as a DataFrame."""
-    table = next(m.value for m in at.markdown if 'class="ql-table"' in m.value)
+    table = next(t for t in html_blocks(at) if 'class="ql-table"' in t)
     rows = [[html.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r)] for r in re.findall(r"<tr>(.*?)</tr>", table)]
     return pd.DataFrame(rows[1:], columns=rows[0])
 
@@ -134,7 +134,7 @@ def test_url_custom_format():
     at = open_formats(formats="bfloat16,my8", custom="my8:e4m3b5:fn")
     assert at.multiselect(key="fmts_selected").value == ["bfloat16", "my8"]
     assert properties_header(at) == ["bfloat16", "my8"]
-    text = markdown(at)
+    text = "\n".join(html_blocks(at))
     assert "1 + 4 + 3 = 8" in text
     assert "1792" in text  # max of E4M3 fn with bias 5: 1.75 × 2**10
     assert '"my8"' in chart_text(at) or "my8" in chart_text(at)
@@ -228,7 +228,7 @@ def test_number_line_views_and_codebooks():
     assert "NF4 (codebook)" in chart_text(at)
     # NF4 and bnb FP4 are columns of the properties table too, with their limits × the block's scale
     assert properties_header(at, books=True) == ["float8_e4m3fn", "float4_e2m1fn", *CODEBOOK_COLUMNS]
-    table = next(m.value for m in at.markdown if 'class="ql-grid"' in m.value)
+    table = next(t for t in html_blocks(at) if 'class="ql-grid"' in t)
     assert "0.07958 × scale (smallest nonzero level)" in table and "a 4-bit index into 16 levels" in table
     assert any("codebooks, not float formats" in c.value for c in at.caption)
     for view in ("linear", "log", "scaled"):

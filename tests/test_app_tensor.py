@@ -21,7 +21,7 @@ from quantlib.schemes import GGML_PRESETS
 from quantlib.metrics import metrics
 from quantlib.schemes import QuantizedTensor
 from quantlib.tensorio import load_tensors, read_metadata, save_safetensors
-from tests.apptest import markdown, open_page, rerun_ok
+from tests.apptest import html_blocks, markdown, open_page, rerun_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -44,7 +44,7 @@ def metrics_table(at: AppTest) -> dict[str, str]:
     """The metrics table (HTML) as {metric: value}."""
     import re
 
-    table = next(m.value for m in at.markdown if "tl-metrics" in m.value)
+    table = next(t for t in html_blocks(at) if "tl-metrics" in t)
     rows = re.findall(r"<tr><td><b>([^<]*)</b>.*?</td><td class=\"ql-mono\">([^<]*)</td>", table)
     return dict(rows)
 
