@@ -26,7 +26,7 @@ test-unit: $(DEV_STAMP)
 # Real-browser tests (Playwright + Debian chromium), and two replicas behind Debian's nginx (tests/deploy). Without chromium they are
 # skipped, unless E2E_REQUIRED=1 (as in .ci/run), which makes that a failure.
 test-e2e: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q tests/e2e tests/deploy --screenshot only-on-failure --output test-results
+	$(BIN)/python -m pytest -q tests/e2e tests/deploy --screenshot only-on-failure --output test-results --durations=12
 
 # Benchmarks (not tests): quantlib side by side with ml_dtypes, torch and bitsandbytes,
 # and the pages end to end in chromium.

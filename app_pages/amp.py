@@ -16,7 +16,8 @@ from lab.amp import state as amp_state
 from lab.amp.state import AMP, FP8_RUNS, PRESETS, RUNS
 from lab.amp.display import accuracy_finding, amp_labels, timing_note
 from lab.core import widgets
-from lab.core.i18n import _
+from lab.core.cached import shared_figure
+from lab.core.i18n import _, current_lang
 from lab.core.widgets import PLOTLY_CONFIG
 from quantlib.train import load_digits
 from quantlib.train.amp import format_range, lost_update_example
@@ -42,6 +43,7 @@ def mean_of(hs, fn) -> float:
 
 
 LABELS = amp_labels()
+lang = current_lang()  # the charts' words: shared between sessions of one language
 
 st.title(_("Mixed precision training"))
 st.caption(
@@ -122,7 +124,8 @@ seed_words = _("seed {seed}").format(seed=settings.seed) if n_seeds == 1 else _(
 
 # ================================================================== results
 st.subheader(_("1. Loss curves and accuracy"))
-st.plotly_chart(figs.loss_figure({k: (run_name(k), np.array([h.step_loss for h in hs])) for k, hs in histories.items()}, window=spe, labels=LABELS),
+chart_key = (tuple(seeds), runs)  # the settings every chart below is a function of (shared by every session)
+st.plotly_chart(shared_figure("loss", chart_key, lang, lambda: figs.loss_figure({k: (run_name(k), np.array([h.step_loss for h in hs])) for k, hs in histories.items()}, window=spe, labels=LABELS)),
                 config=PLOTLY_CONFIG)
 st.caption(_("Look for the runs whose loss stays high while float32's falls. Each line is the mean over {seeds} of the loss averaged over one epoch's steps; the shaded band around it spans the lowest to the highest seed.").format(seeds=seed_words))
 rows = []
@@ -163,7 +166,7 @@ counts = {"true": (_("gradients of the {run} run ({seeds})").format(run=run_name
 scaled_key = next((k for k in runs if RUNS[k].scaled and (RUNS[k].policy == "fp8" if fp8 else RUNS[k].policy.startswith("float16"))), None)
 if scaled_key is not None:
     counts["scaled"] = (_("as stored by {run} (× the loss scale)").format(run=run_name(scaled_key)), sum(h.hist_stored[k] for h in histories[scaled_key] for k in GRAD_KINDS))
-st.plotly_chart(figs.grad_histogram(src[0].hist_bins, counts, lines, shade=grad_fmt, labels=LABELS), config=PLOTLY_CONFIG)
+st.plotly_chart(shared_figure("gradients", chart_key, lang, lambda: figs.grad_histogram(src[0].hist_bins, counts, lines, shade=grad_fmt, labels=LABELS)), config=PLOTLY_CONFIG)
 st.caption(_("Look at the bars left of the grey zone's edge: those gradient values are stored as 0 in {fmt}. The bars count the values by their power of two; the vertical lines are each format's smallest subnormal (dotted), smallest normal (dashed) and max (solid).").format(fmt=grad_fmt.name))
 true_counts = counts["true"][1]
 below = int(true_counts[src[0].hist_bins < grad_fmt.log2_smallest_subnormal - 1].sum())
@@ -189,7 +192,7 @@ if low_runs:
     for k, hs in low_runs.items():
         per_epoch = [mean_of(hs, lambda h, e=e: h.fraction("lost", steps=slice(e * spe, (e + 1) * spe))) for e in range(hs[0].epoch_test_accuracy.size)]
         series[k] = (run_name(k), np.array(per_epoch))
-    st.plotly_chart(figs.lost_figure(series, labels=LABELS), config=PLOTLY_CONFIG)
+    st.plotly_chart(shared_figure("lost", chart_key, lang, lambda: figs.lost_figure(series, labels=LABELS)), config=PLOTLY_CONFIG)
     st.caption(_("Look at how many updates each low-precision format rounds away, epoch by epoch (mean over {seeds}): the higher the line, the less the weights learn without a master copy.").format(seeds=seed_words))
     # a worked example from this run's numbers: a typical weight and a typical update lr·|g|
     base = ref[0] if ref is not None else h0
@@ -214,7 +217,7 @@ st.subheader(_("4. Loss scaling"))
 if not scaled:
     st.info(_("Add a run with loss scaling to the comparison to see the scale over time."))
 else:
-    st.plotly_chart(figs.scale_figure({k: (run_name(k), h.scale, h.skipped) for k, h in scaled.items()}, labels=LABELS), config=PLOTLY_CONFIG)
+    st.plotly_chart(shared_figure("scale", chart_key, lang, lambda: figs.scale_figure({k: (run_name(k), h.scale, h.skipped) for k, h in scaled.items()}, labels=LABELS)), config=PLOTLY_CONFIG)
     st.caption(_("Look at how the scale moves: dynamic scaling doubles it after N clean steps; where a gradient overflowed, the step was skipped (×) and the scale halved. Seed {seed} shown.").format(seed=settings.seed))
     for k, h in scaled.items():
         unscaled = next((first[u] for u in first if RUNS[u].policy == RUNS[k].policy and not RUNS[u].scaled), None)

@@ -18,7 +18,8 @@ from lab.qat import cached as qc
 from lab.qat import state as qs
 from lab.core import widgets
 from lab.core.widgets import PLOTLY_CONFIG
-from lab.core.i18n import _
+from lab.core.cached import shared_figure
+from lab.core.i18n import _, current_lang
 from lab.qat.display import CAL_NAMES, family_findings, findings, qat_labels, timing_note
 from figures.training import spread, spread_text
 from lab.qat.state import QAT
@@ -32,6 +33,7 @@ qs.qat_load_url()
 ss = st.session_state
 widgets.inject_css()
 labels = qat_labels()
+lang = current_lang()  # the charts' words: shared between sessions of one language
 
 st.title(_("Quantization-aware training"))
 st.caption(
@@ -148,7 +150,7 @@ st.caption(
 
 # ================================================================== 1. accuracy vs bits
 st.header(_("Accuracy against bits"))
-st.plotly_chart(figs.accuracy_figure(rows, f_acc, labels), key="qat_acc_chart", config=PLOTLY_CONFIG)
+st.plotly_chart(shared_figure("accuracy", tuple(seed_list), lang, lambda: figs.accuracy_figure(rows, f_acc, labels)), key="qat_acc_chart", config=PLOTLY_CONFIG)
 st.caption(_("Look at where each method's line falls away from the dashed float32 line as the bits shrink; the error bars span the lowest to the highest of the {n} seeds.").format(n=n_seeds))
 widgets.dataframe(figs.methods_table(rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
 st.caption(_("Test accuracy on the 359 held-out images (one image is 0.28 points): the mean over {seeds}, with the lowest and highest seed in brackets. Size: the int weights with their float32 scales, plus float32 biases; the activations are not stored.").format(seeds=seed_words))
@@ -158,7 +160,7 @@ st.markdown("\n".join(f"- {t}" for t in findings(studies)))
 st.header(_("QAT training"))
 curves = {b: {"step_loss": r.step_loss, "epoch_acc": r.epoch_acc, "start_accuracy": r.start_accuracy} for b, r in study.qat.items()}
 steps_per_epoch = int(next(iter(study.qat.values())).step_loss.size // max(s.epochs, 1)) if study.qat else 0
-st.plotly_chart(figs.curve_figure(curves, steps_per_epoch, labels), key="qat_curve_chart", config=PLOTLY_CONFIG)
+st.plotly_chart(shared_figure("curve", seed_list[0], lang, lambda: figs.curve_figure(curves, steps_per_epoch, labels)), key="qat_curve_chart", config=PLOTLY_CONFIG)
 st.caption(
     _("Top: the training loss of every batch, with fake quantization in the forward pass. Bottom: the test accuracy after each epoch with the real quantizers; epoch 0 is the calibrated PTQ network the fine-tune starts from.")
     + " " + _("Seed {seed} shown.").format(seed=s.seed)
@@ -179,7 +181,8 @@ W1 = run.params[layer]["W"]
 A0 = np.abs(W0).max(axis=0) if s.per_channel else np.array([np.abs(W0).max()], np.float32)
 A1 = run.weight_clips[layer]
 st.plotly_chart(
-    figs.histogram_figure(figs.normalized_weights(W0, A0), figs.normalized_weights(W1, A1), show_bits, s.per_channel, labels),
+    shared_figure("weights", (seed_list[0], show_bits, layer), lang,
+                  lambda: figs.histogram_figure(figs.normalized_weights(W0, A0), figs.normalized_weights(W1, A1), show_bits, s.per_channel, labels)),
     key="qat_hist_chart", config=PLOTLY_CONFIG,
 )
 moved = level_changes(W0, A0, W1, A1, bits=show_bits)
@@ -194,7 +197,7 @@ st.header(_("Quantization families"))
 st.caption(
     _("The same float32 network with its weights binary (sign × mean|w| per channel, XNOR-Net), ternary (−a, 0, a with the threshold 0.7 × mean|w|, TWN), linear (int, absmax) or logarithmic (±A·2^−k, power-of-two levels); activations stay float32 here, to compare the weights alone. Each is quantized (PTQ) and then fine-tuned with the same STE for {epochs} epochs (QAT).").format(epochs=s.epochs)
 )
-st.plotly_chart(figs.families_figure(fam_rows, f_acc, study.float_bytes, labels), key="qat_fam_chart", config=PLOTLY_CONFIG)
+st.plotly_chart(shared_figure("families", tuple(seed_list), lang, lambda: figs.families_figure(fam_rows, f_acc, study.float_bytes, labels)), key="qat_fam_chart", config=PLOTLY_CONFIG)
 st.caption(_("Look at the arrows: each goes from a family's accuracy right after quantization to its accuracy after QAT, at its size in bits per weight; the error bars span the {n} seeds.").format(n=n_seeds))
 widgets.dataframe(figs.families_table(fam_rows, f_acc, study.float_bytes, labels), hide_index=True, width="stretch")
 st.markdown("\n".join(f"- {t}" for t in family_findings(studies)))

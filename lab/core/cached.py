@@ -29,7 +29,7 @@ from quantlib import FloatFormat, get_format
 
 FormatKey = Union[str, tuple]
 
-__all__ = ["FormatKey", "resolve_format", "LRUStore", "shared_store"]
+__all__ = ["FormatKey", "resolve_format", "LRUStore", "shared_store", "shared_figure"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -88,3 +88,12 @@ class LRUStore:
 def shared_store(name: str, size: int) -> LRUStore:
     """The process-wide :class:`LRUStore` called ``name`` (one per server, shared by sessions)."""
     return LRUStore(size)
+
+
+@st.cache_resource(max_entries=96, show_spinner=False)
+def shared_figure(name: str, key: Hashable, lang: str, _build) -> Any:
+    """The chart ``name`` of ``key`` (the settings that fix it, e.g. a study's seeds) in ``lang``,
+    built by ``_build()`` once for every session: st.cache_resource hands the same object to every
+    rerun (st.plotly_chart only reads it; it is never modified).  A class opening /qat built its
+    four charts once per student (about 70 ms of the server a visit); now once."""
+    return _build()
