@@ -18,12 +18,13 @@ import pwd
 import re
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.lab_server import LabServer, tail, wait_for
 
 from .conftest import NGINX
 
@@ -57,24 +58,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _tail(path: Path, n: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return "(no log)"
-
-
-def wait_for(cond, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {value!r})")
-        time.sleep(interval)
-
-
 def established(port: int) -> set[int]:
     """Peer ports of the ESTABLISHED IPv4 connections accepted on local port ``port``."""
     peers = set()
@@ -86,59 +69,9 @@ def established(port: int) -> set[int]:
     return peers
 
 
-class Replica:
+def Replica(name: str, port: int, log_dir: Path, cache_dir: Path) -> LabServer:
     """One `streamlit run app.py` on a loopback port; kill() is a crash, start() again a restart."""
-
-    def __init__(self, name: str, port: int, log_dir: Path, cache_dir: Path) -> None:
-        self.name, self.port = name, port
-        self.log_path = log_dir / f"{name}.log"
-        self.env = {
-            **os.environ, "QLAB_CACHE_DIR": str(cache_dir), "QLAB_WORKERS": "1", "OPENBLAS_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            log.write(f"---- start {time.strftime('%H:%M:%S')}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable, "-m", "streamlit", "run", "app.py",
-                    "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
-                    "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-                ],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
-            )
-
-    def healthy(self) -> bool:
-        if self.proc is None or self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited with {self.proc and self.proc.returncode}:\n{_tail(self.log_path)}")
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-        try:
-            conn.request("GET", "/_stcore/health")
-            return conn.getresponse().read().strip() == b"ok"
-        except OSError:
-            return False
-        finally:
-            conn.close()
-
-    def wait_healthy(self, timeout: float = 60) -> None:
-        wait_for(self.healthy, timeout, f"{self.name} on :{self.port} to answer /_stcore/health", 0.2)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+    return LabServer(name, port, log_dir / f"{name}.log", env={"QLAB_CACHE_DIR": str(cache_dir), "QLAB_WORKERS": "1", "OPENBLAS_NUM_THREADS": "1"})
 
 
 def _sub_code(text: str, old: str, new: str, count: int) -> str:
@@ -187,8 +120,8 @@ class Cluster:
         self.url = f"http://127.0.0.1:{port}"
 
     def logs(self) -> str:
-        parts = [f"== {r.name} (:{r.port})\n{_tail(r.log_path)}" for r in self.replicas]
-        parts.append(f"== nginx error.log\n{_tail(self.tmp / 'error.log')}")
+        parts = [f"== {r.name} (:{r.port})\n{tail(r.log_path)}" for r in self.replicas]
+        parts.append(f"== nginx error.log\n{tail(self.tmp / 'error.log')}")
         return "\n".join(parts)
 
     def get(self, path: str, key: str | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
@@ -264,7 +197,7 @@ def cluster(deploy_tools, tmp_path_factory):
             r.wait_healthy()
 
         def nginx_up() -> bool:
-            assert nginx.poll() is None, f"nginx exited with {nginx.returncode}:\n{_tail(tmp / 'nginx.out')}\n{_tail(tmp / 'error.log')}"
+            assert nginx.poll() is None, f"nginx exited with {nginx.returncode}:\n{tail(tmp / 'nginx.out')}\n{tail(tmp / 'error.log')}"
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return True

@@ -9,76 +9,25 @@ conftest.py, which the other tests need alive) and stops it at the end.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ROOT, _free_port, wait_idle
+from tests.lab_server import SERVE, LabServer
+
+from .conftest import _free_port, wait_idle
 
 LONG = 60_000
 STATE = '[data-testid="stApp"]'  # its data-test-connection-state: CONNECTED, ...
 
 
-class Server:
-    """``tools/serve.py`` on a free loopback port; :meth:`restart` kills it (a crash) and starts
-    it again on the same port."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "QLAB_WARM": "0", "MPLBACKEND": "Agg", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable, "tools/serve.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-                    "--server.port", str(self.port), "--server.fileWatcherType", "none",
-                ],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            )
-        deadline = time.monotonic() + 60
-        while not self._healthy():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not come up:\n{self.log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                return r.read().strip() == b"ok"
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("reconnect") / "server.log")
+    srv = LabServer("serve.py", _free_port(), tmp_path_factory.mktemp("reconnect") / "server.log", command=SERVE, env={"QLAB_WARM": "0"})
     try:
         srv.start()
+        srv.wait_healthy()
         yield srv
     finally:
         srv.stop()
@@ -101,6 +50,7 @@ def open_then_restart(page, server, path: str) -> None:
     server.kill()
     expect(page.locator(STATE)).not_to_have_attribute("data-test-connection-state", "CONNECTED", timeout=15_000)
     server.start()
+    server.wait_healthy()
     expect(page.locator(STATE)).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=LONG)
     wait_idle(page, LONG)
 
