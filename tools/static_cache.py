@@ -106,14 +106,16 @@ class PrecompressedStatic:
             return await asyncio.shield(self._loading[rel])
         fut = asyncio.get_running_loop().create_future()
         self._loading[rel] = fut
+        found = None
         try:
             path = self._file(rel)
             found = None if path is None else await asyncio.to_thread(Asset.read, path)
         except OSError:
-            found = None
+            pass
+        finally:  # whatever happened, the requests waiting for it get an answer (None: Streamlit's)
+            del self._loading[rel]
+            fut.set_result(found)
         self._assets[rel] = found
-        del self._loading[rel]
-        fut.set_result(found)
         return found
 
     async def __call__(self, scope, receive, send) -> None:
