@@ -127,8 +127,10 @@ def apply_layout(fig: go.Figure, layout: dict) -> go.Figure:
     """Set ``layout`` on ``fig``, its margins :func:`settled_margin`: assigned when the figure has
     no layout of its own yet (fast), merged with ``update_layout`` otherwise (subplots, shapes or
     annotations added before)."""
-    layout = {**layout, "margin": settled_margin(layout, legend_names(fig.data))}
-    if fig.layout.to_plotly_json().keys() <= {"template"}:
+    fresh = fig.layout.to_plotly_json().keys() <= {"template"}
+    base = layout if fresh or "margin" in layout else {**layout, "margin": fig.layout.margin.to_plotly_json()}  # merged: the margins set before count
+    layout = {**layout, "margin": settled_margin(base, legend_names(fig.data))}
+    if fresh:
         fig.layout = go.Layout(layout)
     else:
         fig.update_layout(layout)

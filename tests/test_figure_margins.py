@@ -75,3 +75,11 @@ def test_format_comparison_figures_ask_for_settled_margins(builder):
     else:
         assert margin["l"] >= AXIS_LEFT
     assert margin["b"] >= AXIS_BOTTOM
+
+
+def test_apply_layout_keeps_margins_set_before_when_merging():
+    fig = go.Figure([go.Bar(x=[0, 1], y=[1, 2])])
+    fig.update_layout(margin=dict(l=150, t=90), shapes=[dict(type="line", x0=0, x1=1, y0=0, y1=1)])  # not fresh: merged
+    apply_layout(fig, dict(height=300, xaxis=dict(title_text="x")))
+    m = fig.layout.margin
+    assert (m.l, m.t, m.b) == (150, 90, AXIS_BOTTOM)
