@@ -4,9 +4,7 @@ Layout only, top to bottom: URL -> widgets -> quantlib (through lab.core.cached 
 builders of figures/formats.py) -> tables and charts.
 """
 
-from urllib.parse import urlencode
 
-import pandas as pd
 import streamlit as st
 
 from lab.formats import cached
@@ -14,7 +12,6 @@ from lab.formats import state
 from lab.bits.state import bits_link_params
 from lab.core.state import write_url
 from lab.core import widgets
-from lab.formats import widgets as fmt_widgets
 from lab.formats.display import formats_labels
 from lab.core.i18n import N_, _, current_lang
 from lab.formats.state import FMTS
@@ -82,13 +79,11 @@ else:
 
     # -------------------------------------------------------------- properties
     st.subheader(_("Properties"))
-    props, hover, exact_limits = cached.properties(keys, lang, labels)
-    book_cols = cached.codebook_properties(lang, labels) if ss.get(FMTS.books, True) else None
-    if book_cols is not None:  # NF4 and bnb FP4 as columns too (the toggle above the number line)
-        props, hover = pd.concat([props, book_cols[0]], axis=1), pd.concat([hover, book_cols[1]], axis=1)
-    st.html(widgets.grid_html(props, hover))
+    exact_limits = cached.properties(keys, lang, labels)[2]
+    books_shown = ss.get(FMTS.books, True) and cached.codebook_properties(lang, labels) is not None
+    st.html(cached.properties_html(keys, books_shown, lang, labels))  # NF4 and bnb FP4 as columns too (the toggle above the number line)
     st.caption(_("Values marked ≈ are rounded for the table. Hover over an underlined cell for its code and every decimal digit, or open the exact values below."))
-    if book_cols is not None:
+    if books_shown:
         st.caption(_("NF4 and bnb FP4 are codebooks, not float formats: 16 levels in [−1, 1], found by a 4-bit index and multiplied by the block's scale (its absmax), so their limits are written × scale. Hide them with the codebook switch under the number line."))
     with st.expander(_("Exact values: code and every decimal digit"), icon=":material/function:"):
         widgets.dataframe(
@@ -187,14 +182,9 @@ else:
             format_func=lambda n: _("{name} (custom)").format(name=n) if n in customs else n,
         )
         t_key, t_fmt = by_name[table_name]
-        table = cached.code_table(t_key, lang, labels)
-
-        def bits_href(code: int) -> str:
-            return "bits?" + urlencode(bits_link_params(t_key, code, t_fmt.bits))
-
-        st.markdown(fmt_widgets.code_table_html(table, bits_href), unsafe_allow_html=True)
-        present = [k for k in ("zero", "subnormal", "normal", "inf", "nan") if (table.kind == k).any().any()]
-        st.markdown(fmt_widgets.kind_legend_html(present, labels), unsafe_allow_html=True)
+        table_html, legend_html, code_titles = cached.code_table_view(t_key, lang, labels)
+        st.markdown(table_html, unsafe_allow_html=True)
+        st.markdown(legend_html, unsafe_allow_html=True)
         st.caption(_("Row + column = code, as in the tables of the OCP 8-bit floating-point spec. Click a cell to open that code in the Bit Inspector; hover for its exact value."))
         n_codes = 1 << t_fmt.bits
         if not 0 <= ss.get(FMTS.open_code, -1) < n_codes:
@@ -202,7 +192,7 @@ else:
         c_code, c_link = st.columns([2, 3], vertical_alignment="bottom")
         code = c_code.selectbox(
             _("Or choose a code"), list(range(n_codes)), key=FMTS.open_code,
-            format_func=lambda c: f"{table.title.iat[c // table.text.shape[1], c % table.text.shape[1]]}",
+            format_func=code_titles.__getitem__,
         )
         c_link.page_link(
             "app_pages/bits.py", icon=":material/memory:",

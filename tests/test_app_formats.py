@@ -252,6 +252,20 @@ def test_choose_a_code_to_open():
     assert code_links(at) == {c: f"bits?format=float4_e2m1fn&hex={c:X}" for c in range(16)}
 
 
+@pytest.mark.parametrize(("fmt", "kinds"), [("float8_e4m3fn", ["zero", "subnormal", "normal", "nan"]), ("float8_e5m2", ["zero", "subnormal", "normal", "inf", "nan"])])
+def test_code_table_legend_and_code_names(fmt, kinds):
+    """The legend names the classes the table holds (float8_e4m3fn has no inf), and the code
+    chooser names each code by its cell's title; both built once per format for every session."""
+    from figures.formats import LABELS
+
+    at = open_formats(formats=fmt)
+    legend = next(m.value for m in at.markdown if 'class="ql-legend"' in m.value)
+    assert re.findall(r">([^<]+)</span>", legend) == [LABELS[k] for k in kinds]
+    box = at.selectbox(key="fmts_open_code")
+    assert len(box.options) == 256
+    assert (box.options[0x00], box.options[0x7F]) == ("0x00 = 0 (zero)", "0x7F = nan (NaN)")
+
+
 def test_no_format_chosen():
     at = open_formats()
     at.multiselect(key="fmts_selected").set_value([])
