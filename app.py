@@ -8,13 +8,19 @@ below (and a link on app_pages/home.py).
 import streamlit as st
 
 from lab.core.i18n import DEFAULT_LANG, LANG_KEY, LANGUAGES, _
+from lab.core.state import forget_reconnected_tab, reconnected_string
 
 st.set_page_config(page_title="Quantization Lab", page_icon=":material/biotech:", layout="wide")
 
-# Language: from the URL on the first run of a session, then from the sidebar selector.
+# Language: from the URL on the first run of a session, then from the sidebar selector; a tab
+# reconnected after a restart whose first edit is the selector sends the name it chose.
 if LANG_KEY not in st.session_state:
     requested = st.query_params.get(LANG_KEY)
-    st.session_state[LANG_KEY] = requested if requested in LANGUAGES else DEFAULT_LANG
+    from_url = requested if requested in LANGUAGES else DEFAULT_LANG
+    chosen = {name: code for code, name in LANGUAGES.items()}.get(reconnected_string(LANG_KEY))
+    if chosen and chosen != from_url:
+        forget_reconnected_tab()  # its other values name options in the old language; its URL holds them
+    st.session_state[LANG_KEY] = chosen or from_url
 with st.sidebar:
     st.selectbox(":material/translate: " + _("Language"), list(LANGUAGES), key=LANG_KEY, format_func=LANGUAGES.__getitem__)
 lang = st.session_state[LANG_KEY]

@@ -58,3 +58,19 @@ def test_any_first_edit_is_shown(edit, hex_code, query):
     new = reconnected(old)
     assert new.text_input(key="bits_hex").value == hex_code
     assert new.query_params == query
+
+
+def test_a_language_chosen_first_is_kept():
+    """The sidebar's language selector changed as the first thing after a restart: app.py
+    sets a new session's language from the URL before the selector is drawn, which overrode the
+    choice; it takes the reconnected tab's choice instead (lab.core.state.reconnected_string).
+    (From English only: AppTest cannot read back the widget states of a page drawn in Chinese,
+    whose selectboxes show translated names of their values.)"""
+    start, pick = "en", "zh_CN"
+    old = open_page(BITS_PAGE, lang=start, **URL)
+    old.selectbox(key="lang").set_value(pick)
+    new = reconnected(old)
+    assert new.session_state["lang"] == pick
+    assert new.query_params.get("lang") == (None if pick == "en" else pick)
+    assert new.selectbox(key="lang").label.endswith("语言" if pick == "zh_CN" else "Language")
+    assert new.text_input(key="bits_hex").value == "0x3F000000"  # the page as its URL shows it

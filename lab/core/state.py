@@ -49,7 +49,7 @@ from quantlib.exact import ROUNDING_MODES
 
 from lab.core.i18n import LANG_KEY, _
 
-__all__ = ["Param", "Sections", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "hold_reconnected_tab", "replay_reconnected_tab", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query", "url_value", "shown_value", "shown_in", "plain_message", "scheme_pieces", "scheme_problem", "VALUE_LIMIT", "BIAS_LIMIT"]
+__all__ = ["Param", "Sections", "read_params", "params_to_query", "query_dict", "url_is_new", "write_url", "hold_reconnected_tab", "replay_reconnected_tab", "reconnected_string", "forget_reconnected_tab", "CUSTOM", "NONFINITE", "ROUNDINGS", "custom_format_params", "custom_to_query", "format_from_query", "format_to_query", "url_value", "shown_value", "shown_in", "plain_message", "scheme_pieces", "scheme_problem", "VALUE_LIMIT", "BIAS_LIMIT"]
 
 _WRITTEN = "_url_written:"  # + page name -> the params this session last wrote
 GLOBAL_PARAMS = (LANG_KEY,)  # owned by app.py, never touched by a page
@@ -118,6 +118,37 @@ def hold_reconnected_tab(page: str) -> None:
         return
     if held.widgets:
         _HELD[ctx.parallel_coordinator] = (page, held)
+
+
+def reconnected_string(key: str) -> str | None:
+    """The text a reconnected tab sent for the keyed widget ``key`` that this session has not
+    drawn yet (a selectbox sends the name it shows: "简体中文" for ``lang="zh_CN"``), else None.
+    For a widget drawn before any page runs (app.py's language selector), which
+    :func:`hold_reconnected_tab` comes too late for."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    try:
+        with ctx.session_state._lock:
+            states = ctx.session_state._state._new_widget_state
+            for wid, value in states.states.items():
+                if isinstance(value, Serialized) and wid not in states.widget_metadata and wid.endswith("-" + key):
+                    return value.value.string_value if value.value.WhichOneof("value") == "string_value" else None
+    except AttributeError:  # Streamlit's session state changed shape: the URL decides, as before
+        return None
+    return None
+
+
+def forget_reconnected_tab() -> None:
+    """Drop every value a reconnected tab sent for widgets this session has not drawn: after
+    its language changed they name options in the other language (a selectbox sends the name
+    it shows), so the page is drawn from its URL, which holds the same values."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        try:
+            _take_undrawn_states(ctx)
+        except AttributeError:
+            pass
 
 
 def replay_reconnected_tab(page: str) -> None:
