@@ -144,5 +144,8 @@ def apply_layout(fig: go.Figure, layout: dict) -> go.Figure:
     if fresh:
         fig.layout = go.Layout(layout)
     else:
+        if "template" in layout:  # assigned whole: update_layout would merge a template dict key by key (cost's speed chart: 32 -> 119 ms)
+            layout = dict(layout)
+            fig.layout.template = layout.pop("template")
         fig.update_layout(layout)
     return fig

@@ -46,3 +46,17 @@ def test_a_chart_layout_figure_carries_the_same_2d_defaults_as_plotly_white():
     for key in ("xaxis", "yaxis", "colorway", "colorscale", "hoverlabel", "shapedefaults", "annotationdefaults"):
         assert ours.layout[key] == white.layout[key], key
     assert ours.data.bar == white.data.bar and ours.data.heatmap == white.data.heatmap
+
+
+def test_merged_into_a_subplot_figure_the_template_is_the_same():
+    """apply_layout's merge path (subplots) assigns the template whole, not key by key."""
+    from plotly.subplots import make_subplots
+
+    from figures.style import apply_layout
+
+    fig = make_subplots(rows=1, cols=2)
+    fig.add_trace(go.Bar(x=[0, 1], y=[1, 2]), row=1, col=1)
+    apply_layout(fig, chart_layout(300))
+    fresh = go.Figure(layout=chart_layout(300))
+    assert fig.layout.template == fresh.layout.template
+    assert fig.layout.xaxis2.anchor == "y2"  # the subplots' own layout is kept
