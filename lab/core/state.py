@@ -132,7 +132,7 @@ def reconnected_string(key: str) -> str | None:
         with ctx.session_state._lock:
             states = ctx.session_state._state._new_widget_state
             for wid, value in states.states.items():
-                if isinstance(value, Serialized) and wid not in states.widget_metadata and wid.endswith("-" + key):
+                if isinstance(value, Serialized) and wid not in states.widget_metadata and re.fullmatch(r"\$\$ID-[0-9a-f]+-" + re.escape(key), wid):
                     return value.value.string_value if value.value.WhichOneof("value") == "string_value" else None
     except AttributeError:  # Streamlit's session state changed shape: the URL decides, as before
         return None
