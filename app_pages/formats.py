@@ -80,7 +80,7 @@ else:
     # -------------------------------------------------------------- properties
     st.subheader(_("Properties"))
     exact_limits = cached.properties(keys, lang, labels)[2]
-    books_shown = ss.get(FMTS.books, True) and cached.codebook_properties(lang, labels) is not None
+    books_shown = ss.get(FMTS.books, True) and bool(cached.codebook_names())
     st.html(cached.properties_html(keys, books_shown, lang, labels))  # NF4 and bnb FP4 as columns too (the toggle above the number line)
     st.caption(_("Values marked ≈ are rounded for the table. Hover over an underlined cell for its code and every decimal digit, or open the exact values below."))
     if books_shown:

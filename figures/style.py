@@ -145,7 +145,6 @@ def apply_layout(fig: go.Figure, layout: dict) -> go.Figure:
         fig.layout = go.Layout(layout)
     else:
         if "template" in layout:  # assigned whole: update_layout would merge a template dict key by key (cost's speed chart: 32 -> 119 ms)
-            layout = dict(layout)
-            fig.layout.template = layout.pop("template")
+            fig.layout.template = layout.pop("template")  # layout is this function's own copy
         fig.update_layout(layout)
     return fig

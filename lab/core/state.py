@@ -96,11 +96,15 @@ def _take_undrawn_states(ctx) -> WidgetStates:
     held = WidgetStates()
     with ctx.session_state._lock:
         states = ctx.session_state._state._new_widget_state
-        for wid, value in list(states.states.items()):
-            if isinstance(value, Serialized) and wid not in states.widget_metadata:
-                held.widgets.append(value.value)
-                del states.states[wid]
+        for wid, value in _undrawn(states):
+            held.widgets.append(value.value)
+            del states.states[wid]
     return held
+
+
+def _undrawn(states) -> list[tuple[str, Serialized]]:
+    """(widget id, value) of the values the browser sent for widgets this session never drew."""
+    return [(wid, v) for wid, v in states.states.items() if isinstance(v, Serialized) and wid not in states.widget_metadata]
 
 
 def hold_reconnected_tab(page: str) -> None:
@@ -131,8 +135,8 @@ def reconnected_string(key: str) -> str | None:
     try:
         with ctx.session_state._lock:
             states = ctx.session_state._state._new_widget_state
-            for wid, value in states.states.items():
-                if isinstance(value, Serialized) and wid not in states.widget_metadata and re.fullmatch(r"\$\$ID-[0-9a-f]+-" + re.escape(key), wid):
+            for wid, value in _undrawn(states):
+                if re.fullmatch(r"\$\$ID-[0-9a-f]+-" + re.escape(key), wid):
                     return value.value.string_value if value.value.WhichOneof("value") == "string_value" else None
     except AttributeError:  # Streamlit's session state changed shape: the URL decides, as before
         return None

@@ -96,11 +96,6 @@ def landing(keys: tuple, value_text: str, saturate: bool, lang: str, _labels: di
     return figs.landing_table(resolve_formats(keys), lo, hi, saturate=saturate, labels=_labels)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def code_table(key: FormatKey, lang: str, _labels: dict):
-    return figs.code_table(resolve_format(key), _labels)
-
-
 @st.cache_resource(max_entries=64, show_spinner=False)
 def properties_html(keys: tuple, books: bool, lang: str, _labels: dict) -> str:
     """The properties table as HTML (the codebooks' columns too when ``books``), built once for
@@ -118,8 +113,9 @@ def code_table_view(key: FormatKey, lang: str, _labels: dict) -> tuple[str, str,
     """(the code table as HTML, each cell a link into the Bit Inspector; the legend of the classes
     it holds; each code's title) of one format, built once for every session (a float8 table:
     256 linked cells, and the classes found by 5 DataFrame comparisons, 4 ms a rerun before)."""
-    table = code_table(key, lang, _labels)
-    bits = resolve_format(key).bits
+    fmt = resolve_format(key)
+    table = figs.code_table(fmt, _labels)
+    bits = fmt.bits
     html = fmt_widgets.code_table_html(table, lambda code: "bits?" + urlencode(bits_link_params(key, code, bits)))
     kinds = set(np.unique(table.kind.to_numpy(dtype=object).astype(str)))
     present = [k for k in ("zero", "subnormal", "normal", "inf", "nan") if k in kinds]
