@@ -34,45 +34,37 @@ def test_llm_page_renders(sized_page, save_screenshot, size):
     save_screenshot(page, f"llm-default-{label}")
 
 
-def test_preset_and_outliers(browser, base_url, save_screenshot):
-    context = browser.new_context(viewport={"width": 1280, "height": 3000}, base_url=base_url)
-    page = context.new_page()
-    try:
-        _open(page)
-        box = page.get_by_test_id("stSelectbox").filter(has_text="Preset")
-        box.click()
-        page.get_by_role("option", name="NF4 + double quant", exact=True).click()
-        expect(page).to_have_url(re.compile(r"w=nf4"), timeout=120_000)
-        wait_idle(page, timeout=180_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        page.get_by_role("tab", name="Activation outliers").click()
-        expect(page.get_by_text("Over all 210 Linears", exact=False).first).to_be_visible(timeout=120_000)
-        wait_idle(page, timeout=120_000)
-        expect(page.get_by_role("tabpanel").locator(".js-plotly-plot")).to_have_count(1, timeout=30_000)
-        save_screenshot(page, "llm-nf4-outliers-desktop")
-    finally:
-        context.close()
+def test_preset_and_outliers(sized_page, save_screenshot):
+    page = sized_page(1280, 3000)
+    _open(page)
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Preset")
+    box.click()
+    page.get_by_role("option", name="NF4 + double quant", exact=True).click()
+    expect(page).to_have_url(re.compile(r"w=nf4"), timeout=120_000)
+    wait_idle(page, timeout=180_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.get_by_role("tab", name="Activation outliers").click()
+    expect(page.get_by_text("Over all 210 Linears", exact=False).first).to_be_visible(timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_role("tabpanel").locator(".js-plotly-plot")).to_have_count(1, timeout=30_000)
+    save_screenshot(page, "llm-nf4-outliers-desktop")
 
 
-def test_one_layer_up_close(browser, base_url, save_screenshot):
+def test_one_layer_up_close(sized_page, save_screenshot):
     """The GPTQ / AWQ close-up from a link: its four charts and the live arithmetic; moving the
     column stepper reruns without an exception."""
-    context = browser.new_context(viewport={"width": 1280, "height": 4200}, base_url=base_url)
-    page = context.new_page()
-    try:
-        _open(page, "/llm?section=closeup&layer=blk.0.ffn_up")
-        expect(page.get_by_text("GPTQ, column by column").first).to_be_visible(timeout=120_000)
-        expect(page.get_by_text("At the end: GPTQ", exact=False).first).to_be_visible(timeout=120_000)
-        wait_idle(page, timeout=120_000)
-        expect(page.get_by_role("tabpanel").locator(".js-plotly-plot")).to_have_count(4, timeout=30_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        save_screenshot(page, "llm-closeup-desktop")
-        slider = page.get_by_role("slider", name="Columns quantized")
-        slider.focus()
-        for _ in range(5):
-            slider.press("ArrowRight")
-        expect(page.get_by_text("Step 77: column 76", exact=False).first).to_be_visible(timeout=60_000)
-        wait_idle(page, timeout=60_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-    finally:
-        context.close()
+    page = sized_page(1280, 4200)
+    _open(page, "/llm?section=closeup&layer=blk.0.ffn_up")
+    expect(page.get_by_text("GPTQ, column by column").first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("At the end: GPTQ", exact=False).first).to_be_visible(timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_role("tabpanel").locator(".js-plotly-plot")).to_have_count(4, timeout=30_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    save_screenshot(page, "llm-closeup-desktop")
+    slider = page.get_by_role("slider", name="Columns quantized")
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowRight")
+    expect(page.get_by_text("Step 77: column 76", exact=False).first).to_be_visible(timeout=60_000)
+    wait_idle(page, timeout=60_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -40,60 +40,48 @@ def test_model_page_renders(sized_page, save_screenshot, size):
     save_screenshot(page, f"model-default-{label}")
 
 
-def test_choosing_a_recipe_updates_the_page(browser, base_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 2000}, base_url=base_url)
-    page = context.new_page()
-    try:
-        _open(page)
-        box = page.get_by_test_id("stSelectbox").filter(has_text="Quantization recipe")
-        box.click()
-        page.get_by_role("option", name="NF4 weights (blocks of 64)", exact=True).click()
-        expect(page.get_by_text("TFLite has no converter setting for this recipe.")).to_be_visible(timeout=60_000)
-        wait_idle(page, timeout=120_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        expect(page.locator(".js-plotly-plot")).to_have_count(N_CHARTS, timeout=30_000)
-    finally:
-        context.close()
+def test_choosing_a_recipe_updates_the_page(sized_page):
+    page = sized_page(1280, 2000)
+    _open(page)
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Quantization recipe")
+    box.click()
+    page.get_by_role("option", name="NF4 weights (blocks of 64)", exact=True).click()
+    expect(page.get_by_text("TFLite has no converter setting for this recipe.")).to_be_visible(timeout=60_000)
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.locator(".js-plotly-plot")).to_have_count(N_CHARTS, timeout=30_000)
 
 
-def test_each_section_opens(browser, base_url):
+def test_each_section_opens(sized_page):
     """Clicking a tab computes that section (a rerun) and draws its chart, with no exception;
     the URL follows (?section=...)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 2400}, base_url=base_url)
-    page = context.new_page()
-    try:
-        _open(page)
-        for label, text in SECTIONS:
-            page.get_by_role("tab", name=label).click()
-            expect(page.get_by_text(text, exact=False).first).to_be_visible(timeout=120_000)
-            wait_idle(page, timeout=120_000)
-            expect(page.get_by_test_id("stException")).to_have_count(0)
-            expect(page.get_by_role("tabpanel").locator(".js-plotly-plot")).to_have_count(1, timeout=30_000)
-        expect(page).to_have_url(re.compile(r"section=calibration"))
-    finally:
-        context.close()
+    page = sized_page(1280, 2400)
+    _open(page)
+    for label, text in SECTIONS:
+        page.get_by_role("tab", name=label).click()
+        expect(page.get_by_text(text, exact=False).first).to_be_visible(timeout=120_000)
+        wait_idle(page, timeout=120_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        expect(page.get_by_role("tabpanel").locator(".js-plotly-plot")).to_have_count(1, timeout=30_000)
+    expect(page).to_have_url(re.compile(r"section=calibration"))
 
 
-def test_gptq_chosen_in_the_browser(browser, base_url, save_screenshot):
+def test_gptq_chosen_in_the_browser(sized_page, save_screenshot):
     """A student picks GPTQ for the NF4 recipe: a progress bar, then the summary against RTN;
     the methods tab offers its comparison; the choices survive the tab click."""
-    context = browser.new_context(viewport={"width": 1280, "height": 2400}, base_url=base_url)
-    page = context.new_page()
-    try:
-        _open(page, "/model?recipe=nf4&ptq_calib=32")
-        box = page.get_by_test_id("stSelectbox").filter(has_text="How the weights are rounded")
-        box.click()
-        page.get_by_role("option", name="GPTQ (error compensation)", exact=True).click()
-        expect(page.get_by_text("Linears have a smaller output error than with RTN", exact=False).first).to_be_visible(timeout=120_000)
-        wait_idle(page, timeout=120_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        expect(page).to_have_url(re.compile(r"method=gptq"))
-        save_screenshot(page, "model-gptq-desktop")
-        page.get_by_role("tab", name="GPTQ and AWQ").click()
-        expect(page.get_by_role("button", name="Compare the methods")).to_be_visible(timeout=60_000)
-        wait_idle(page, timeout=120_000)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        expect(page.get_by_role("combobox", name="How the weights are rounded")).to_have_value("GPTQ (error compensation)")
-        expect(page.get_by_role("combobox", name="Quantization recipe")).to_have_value("NF4 weights (blocks of 64)")
-    finally:
-        context.close()
+    page = sized_page(1280, 2400)
+    _open(page, "/model?recipe=nf4&ptq_calib=32")
+    box = page.get_by_test_id("stSelectbox").filter(has_text="How the weights are rounded")
+    box.click()
+    page.get_by_role("option", name="GPTQ (error compensation)", exact=True).click()
+    expect(page.get_by_text("Linears have a smaller output error than with RTN", exact=False).first).to_be_visible(timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"method=gptq"))
+    save_screenshot(page, "model-gptq-desktop")
+    page.get_by_role("tab", name="GPTQ and AWQ").click()
+    expect(page.get_by_role("button", name="Compare the methods")).to_be_visible(timeout=60_000)
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_role("combobox", name="How the weights are rounded")).to_have_value("GPTQ (error compensation)")
+    expect(page.get_by_role("combobox", name="Quantization recipe")).to_have_value("NF4 weights (blocks of 64)")
