@@ -205,6 +205,30 @@ def sized_page(shared_tab, request, pytestconfig):
     _leave(request, pytestconfig, shared_tab)
 
 
+# True once the fonts are loaded and every plotly chart is drawn at its container's width, and the
+# charts' sizes and the page's height have stayed the same for
+# SETTLE_MS (Streamlit draws a new chart before its width is known, then again at that width).
+_SETTLED = """ms => {
+  const plots = [...document.querySelectorAll(".js-plotly-plot")];
+  const ready = document.fonts.status === "loaded"
+    && plots.every(el => el._fullLayout && el.querySelector(".main-svg") && Math.abs(el._fullLayout.width - el.clientWidth) <= 2);
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  const sig = ready ? JSON.stringify([plots.map(el => [el._fullLayout.width, el._fullLayout.height]), main.scrollHeight]) : "";
+  const s = window.__qlabSettle || (window.__qlabSettle = {sig: "", since: 0});
+  const now = performance.now();
+  if (!sig || sig !== s.sig) { s.sig = sig; s.since = now; return false; }
+  return now - s.since >= ms;
+}"""
+SETTLE_MS = 300
+
+
+def settle(page, timeout: float = 15_000) -> None:
+    """Wait until the charts and fonts are drawn and the page has stopped changing size
+    (about 0.3-0.6 s after the script is idle, instead of a fixed 1.5 s)."""
+    page.evaluate("() => { delete window.__qlabSettle; }")
+    page.wait_for_function(_SETTLED, arg=SETTLE_MS, polling=100, timeout=timeout)
+
+
 @pytest.fixture
 def save_screenshot(pytestconfig):
     """``save_screenshot(page, "tensor-16M-phone")``: check the page shows no exception, let the
@@ -216,7 +240,7 @@ def save_screenshot(pytestconfig):
 
     def save(page, name: str) -> Path:
         expect(page.get_by_test_id("stException")).to_have_count(0)
-        page.wait_for_timeout(1500)
+        settle(page)
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)

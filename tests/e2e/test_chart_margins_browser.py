@@ -22,6 +22,7 @@ def test_charts_are_drawn_with_their_own_margins(sized_page, path):
     charts = page.get_by_test_id("stPlotlyChart")
     expect(charts.first).to_be_visible(timeout=60_000)
     wait_idle(page)
+    expect(charts.nth(2)).to_be_attached(timeout=30_000)  # the charts mount one by one, after the script
     n = charts.count()
     assert n >= 3, f"{path}: {n} charts"
     for i in range(n):
