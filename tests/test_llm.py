@@ -48,6 +48,24 @@ def test_model_shape_and_storage(model):
     assert model.stored_nbytes == sum(model.stored_bits.values()) // 8
 
 
+def test_fast_reader_reads_what_gguf_reads():
+    """load_llama's reader (gguf.GGUFReader over a plain view of the memory map) gives the stock
+    reader's every field and every tensor's bytes, type and shape."""
+    import gguf
+
+    from quantlib.llm.model import _reader
+
+    theirs, ours = gguf.GGUFReader(str(model_path())), _reader(str(model_path()))
+    assert type(ours.data) is np.ndarray and ours.data.base is not None  # a view, not a copy
+    assert list(ours.fields) == list(theirs.fields)
+    for name, field in theirs.fields.items():
+        assert ours.fields[name].types == field.types and ours.fields[name].contents() == field.contents(), name
+    assert [t.name for t in ours.tensors] == [t.name for t in theirs.tensors]
+    for a, b in zip(ours.tensors, theirs.tensors):
+        assert (a.tensor_type, list(a.shape), int(a.data_offset)) == (b.tensor_type, list(b.shape), int(b.data_offset)), a.name
+        np.testing.assert_array_equal(a.data, b.data)
+
+
 def test_weights_are_the_shipped_q4_1_values(model):
     """Every reference weight is exactly one of its Q4_1 block's 16 levels d*q + m."""
     w = model.blocks[3].ffn_up.weight
