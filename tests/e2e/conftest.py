@@ -6,9 +6,9 @@ missing browser into a failure.  Screenshots of failures go to test-results/ (ru
 --screenshot only-on-failure --output test-results, as `make test` does).
 
 The tests that need no browser state of their own share one tab (``page`` and ``sized_page``,
-see :func:`shared_tab`): each still opens its own Streamlit session, and the whole run takes
-about 340 s instead of 490 s on this 2-core machine, most of the difference being chromium's
-cost of a fresh context per test.
+see :func:`shared_tab`): each still opens its own Streamlit session.  With :func:`settle` instead
+of a fixed wait before each screenshot, the whole run takes 270-300 s instead of 490 s on this
+2-core machine, most of the difference being chromium's cost of a fresh context per test.
 """
 
 from __future__ import annotations
@@ -206,8 +206,8 @@ def sized_page(shared_tab, request, pytestconfig):
 
 
 # True once the fonts are loaded and every plotly chart is drawn at its container's width, and the
-# charts' sizes and the page's height have stayed the same for
-# SETTLE_MS (Streamlit draws a new chart before its width is known, then again at that width).
+# charts' sizes and the page's height have stayed the same for SETTLE_MS (Streamlit draws a new
+# chart before its width is known, then again at that width).
 _SETTLED = """ms => {
   const plots = [...document.querySelectorAll(".js-plotly-plot")];
   const ready = document.fonts.status === "loaded"
