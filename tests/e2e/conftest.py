@@ -141,7 +141,7 @@ def shared_tab(browser, browser_context_args):
 
     def get():
         if "page" not in tab or tab["page"].is_closed():
-            tab["context"] = browser.new_context(**{**browser_context_args, "viewport": DEFAULT_VIEWPORT})
+            tab["context"] = browser.new_context(**browser_context_args)
             tab["page"] = tab["context"].new_page()
         return tab["page"]
 
@@ -184,15 +184,6 @@ def _leave(request, pytestconfig, shared_tab) -> None:
 
 
 @pytest.fixture
-def page(shared_tab, request, pytestconfig):
-    """pytest-playwright's ``page``, in the shared tab (1280 x 1600, ``base_url``)."""
-    tab = shared_tab[0]()
-    tab.set_viewport_size(DEFAULT_VIEWPORT)
-    yield tab
-    _leave(request, pytestconfig, shared_tab)
-
-
-@pytest.fixture
 def sized_page(shared_tab, request, pytestconfig):
     """``page = sized_page(390, 12000)``: the shared tab (``base_url``) at that viewport."""
 
@@ -203,6 +194,12 @@ def sized_page(shared_tab, request, pytestconfig):
 
     yield make
     _leave(request, pytestconfig, shared_tab)
+
+
+@pytest.fixture
+def page(sized_page):
+    """pytest-playwright's ``page``, in the shared tab (1280 x 1600, ``base_url``)."""
+    return sized_page(DEFAULT_VIEWPORT["width"], DEFAULT_VIEWPORT["height"])
 
 
 # True once the fonts are loaded and every plotly chart is drawn at its container's width, and the
