@@ -95,12 +95,16 @@ def finite_min_max(a: np.ndarray) -> tuple[float, float]:
     return (float(f.min()), float(f.max())) if f.size else (math.inf, -math.inf)
 
 
-def _value_range(xf: np.ndarray, qf: np.ndarray) -> tuple[float, float]:
+def _value_range(xf: np.ndarray, qf: np.ndarray, known: tuple[float, float] | None = None) -> tuple[float, float]:
     """The shared edges' range of the value histograms: the finite min..max of x and xq
-    together; (-1, 1) when neither has a finite value, widened by 0.5 each way when it is one point."""
-    lo, hi = finite_min_max(xf)
-    qlo, qhi = finite_min_max(qf)
-    lo, hi = min(lo, qlo), max(hi, qhi)
+    together (``known``, when the caller has it); (-1, 1) when neither has a finite value,
+    widened by 0.5 each way when it is one point."""
+    if known is None:
+        lo, hi = finite_min_max(xf)
+        qlo, qhi = finite_min_max(qf)
+        lo, hi = min(lo, qlo), max(hi, qhi)
+    else:
+        lo, hi = known
     if not math.isfinite(lo):
         lo, hi = -1.0, 1.0
     if not lo < hi:
@@ -205,6 +209,7 @@ def sweep(
     bins: int | None = None,
     max_error: float | None = None,
     finite: bool = False,
+    value_range: tuple[float, float] | None = None,
 ) -> tuple[ErrorMaps, Hists | None]:
     """One pass over tiles of the 2-D view (:func:`matrix_shape`) of ``x`` and ``xq``: the
     per-group MSE of ``layout`` and the pooled MSE map, and with ``bins`` (and ``max_error``,
@@ -212,7 +217,9 @@ def sweep(
 
     Tiles hold about 2**18 elements (a long row is cut into pieces aligned to the blocks and
     the map's cells), so only one tile of float64 errors exists per thread; large tensors are
-    split between threads (:func:`quantlib._parallel.thread_count`).  ``finite``: the caller knows xq has no NaN/inf."""
+    split between threads (:func:`quantlib._parallel.thread_count`).  ``finite``: the caller knows xq has no NaN/inf.
+    ``value_range``: the finite min and max of x and xq together, when the caller has them (two
+    passes over 16 Mi values saved: about 30 ms)."""
     X = np.asarray(x)
     Q = np.asarray(xq)
     R, C = matrix_shape(X.shape)
@@ -232,7 +239,7 @@ def sweep(
     groups = np.empty((R, -(-C // B))) if kind == "block" else None
     with_hist = bins is not None
     if with_hist:
-        lo, hi = _value_range(X2.reshape(-1), Q2.reshape(-1))
+        lo, hi = _value_range(X2.reshape(-1), Q2.reshape(-1), value_range)
         if max_error is None or not math.isfinite(max_error):
             raise ValueError("histograms in the sweep need a finite max_error (the largest |xq - x|); else use value_histograms")
         elo, ehi = _error_range(max_error)

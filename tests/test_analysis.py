@@ -110,6 +110,9 @@ def test_sweep_tiles_long_rows_and_fuses_the_histograms(shape, scheme):
         assert np.array_equal(a, b)
     with pytest.raises(ValueError):
         A.sweep(x, xq, q.layout, bins=61)  # the error range must be known
+    lo, hi = min(x.min(), xq.min()), max(x.max(), xq.max())  # the caller's range: the same edges and counts
+    _m2, h2 = A.sweep(x, xq, q.layout, bins=61, max_error=m.max_abs_error, finite=True, value_range=(float(lo), float(hi)))
+    assert np.array_equal(h2.edges, h.edges) and np.array_equal(h2.original, h.original) and np.array_equal(h2.dequantized, h.dequantized)
 
 
 def test_pool_mean_and_sample_points():

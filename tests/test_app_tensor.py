@@ -511,10 +511,26 @@ def test_chart_options_recompute_nothing():
     at.selectbox(key="tl_bins").set_value(481)  # new bins: only the histograms
     rerun_ok(at)
     again = dict(tc.MISSES)
-    assert again["hists"] == after["hists"] + 1
+    assert again["hists"] == after.get("hists", 0) + 1
     assert again.get("analysis", 0) == after.get("analysis", 0) and again.get("compare_row", 0) == after.get("compare_row", 0)
     # (the dequantized tensor itself is kept for the 3 latest schemes only, so other tests may have evicted it)
     assert again.get("quantized", 0) <= after.get("quantized", 0) + 1
+
+
+def test_picking_a_compared_scheme_reuses_its_analysis():
+    """A compared scheme's row comes from its whole analysis, so making it the current scheme
+    quantizes nothing again; the scheme it replaces keeps its row from its own analysis."""
+    at = open_tensor(seed=41, compare="int8|int3:block=32|nf4:block=64")
+    before = dict(tc.MISSES)
+    at.text_input(key="tl_scheme_box").input("int3:block=32")
+    rerun_ok(at)
+    after = dict(tc.MISSES)
+    assert after.get("analysis", 0) == before.get("analysis", 0)
+    assert after.get("quantized", 0) == before.get("quantized", 0)
+    assert sorted(compare_schemes(at)) == sorted(["int8", "int3:block=32", "nf4:block=64"])
+    x = tc.sample_tensor("gaussian_weights", "default", 41).array
+    m = metrics(x, quantize(x, "int3:block=32").dequantize())
+    assert metrics_table(at)["SQNR"] == f"{m.sqnr_db:.2f} dB"
 
 
 def test_language_switch_renders_chinese():
