@@ -124,13 +124,15 @@ def test_exact_limits_table():
 def test_dynamic_range_bars_are_exact_and_small():
     six = fmts(*SIX)
     fig = F.dynamic_range_figure(six)
-    assert points(fig) <= 6 * len(six)
+    assert len(fig.data) == 2 and points(fig) <= 2 * len(six)  # two traces (subnormal, normal), a bar per format in each
     bars = {}
     for t in fig.data:
-        if t.mode == "lines" and t.y is not None and t.y[0] is not None:
-            bars.setdefault(t.y[0], []).append((t.x[0], t.x[-1], t.line.width))
-    assert bars["float8_e4m3fn"] == [(-9, -6, 7), (-6, pytest.approx(math.log2(448)), 18)]  # subnormal thin, normal thick
+        assert t.type == "bar" and t.orientation == "h" and len(t.marker.color) == len(t.y) == len(t.hovertext)
+        for name, base, length in zip(t.y, t.base, t.x, strict=True):
+            bars.setdefault(name, []).append((base, base + length, t.width))
+    assert bars["float8_e4m3fn"] == [(-9, -6, 0.14), (-6, pytest.approx(math.log2(448)), 0.36)]  # subnormal thin, normal thick
     assert bars["float4_e2m1fn"][0][:2] == (-1, 0)
+    assert fig.layout.barmode == "overlay"
     assert list(fig.layout.yaxis.categoryarray) == SIX
     assert "≈0.00195 … 448" in annotations(fig)
     assert fig.layout.xaxis.title.text.startswith("magnitude")
@@ -182,6 +184,9 @@ def test_precision_figure_budget_and_zoom():
     fig = F.precision_figure(six)
     assert points(fig) < 400
     assert [t.name for t in fig.data if t.showlegend][:6] == SIX
+    crosses = [t for t in fig.data if t.mode == "markers" and t.x[0] is not None]
+    assert len(crosses) == 1 and len(crosses[0].x) == 6  # every format's × at max in one trace, in its own colour
+    assert list(crosses[0].marker.line.color) == [t.line.color for t in fig.data if t.showlegend][:6]
     assert fig.layout.yaxis.title.text.startswith("relative spacing")
     full = tuple(fig.layout.xaxis.range)
     assert full[0] < -149 and full[1] > 128
