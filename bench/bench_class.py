@@ -32,8 +32,9 @@ page against ``time.time()`` here: the same clock); an ``stException`` counts as
    (if the budget allows) again once Streamlit's 2-minute keep-for-reconnect of closed sessions
    has run out.
 4. **Interactions** in chromium (bench_pages.py's observer: from the action to the frame painted
-   after the rerun): a Tensor Lab scheme change on the default and on 16 Mi values, a Bit
-   Inspector value, a Format Comparison format out and back in; alone, and with N websocket
+   after the rerun): a Tensor Lab scheme change on the default and on 16 Mi values (a new
+   scheme; and, on another 16 Mi tensor opened with every preset compared, a compared one), a
+   Bit Inspector value, a Format Comparison format out and back in; alone, and with N websocket
    sessions connected and idle.
 
 Everything shares this machine's cores: emulation timings.  ``--budget`` (600 s) bounds the run:
@@ -114,8 +115,8 @@ async def typed_changes(page, label: str, texts) -> list[float]:
     box = page.get_by_role("textbox", name=label)
     out = []
     for text in texts:
-        await box.fill(text)
-        out.append(await timed(page, lambda: box.press("Enter")))
+        await box.fill(text)  # focuses the box: Enter goes to it (no locator resolved inside the timed part)
+        out.append(await timed(page, lambda: page.keyboard.press("Enter")))
         await settle(page)
     return out
 
@@ -143,12 +144,17 @@ async def format_toggles(page, fmt: str, repeat: int) -> list[float]:
 # (alone, with the idle class): values not asked before, so every timed change computes afresh
 # untimed first, then timed; the same schemes serve the 16 Mi tensor (a different tensor: each is computed afresh)
 SCHEMES = (["bfloat16"], ["int4:block=64", "mxfp4", "nvfp4", "int8"]), (["float16"], ["int4:block=32", "mxfp6_e2m3", "float8_e4m3fn:scaled", "nf4:block=128"])
+# presets picked on another 16 Mi tensor (seed 1) opened with the default comparison: each was
+# compared, none was the current scheme before
+PICKS = (["float16"], ["int4:block=128", "mxfp8_e4m3", "float8_e5m2:scaled", "nf4:block=64,dq"]), (["bfloat16"], ["int4:block=64", "mxfp4", "nvfp4", "int8"])
 VALUES = (["7"], ["0.5", "3.14159", "1e-3", "65504"]), (["9"], ["0.25", "2.71828", "1e-4", "1000"])
 INTERACTIONS = (
     ("Tensor Lab, default sample: scheme typed + Enter", "/tensor", "tensor",
      lambda page, v, timed_part: typed_changes(page, "Scheme string", SCHEMES[v][timed_part])),
     ("Tensor Lab, 16 Mi values (`size=16M&compare=none`): scheme typed + Enter", "/tensor?size=16M&compare=none", "tensor",
      lambda page, v, timed_part: typed_changes(page, "Scheme string", SCHEMES[v][timed_part])),
+    ("Tensor Lab, 16 Mi values (`size=16M&seed=1`, every preset compared): a compared scheme typed + Enter", "/tensor?size=16M&seed=1", "tensor",
+     lambda page, v, timed_part: typed_changes(page, "Scheme string", PICKS[v][timed_part])),
     ("Bit Inspector: decimal value typed + Enter", "/bits", "bits",
      lambda page, v, timed_part: typed_changes(page, "Decimal value", VALUES[v][timed_part])),
     ("Format Comparison: a format taken out / put back", "/formats", "formats",
