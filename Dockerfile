@@ -17,6 +17,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
     QLAB_CACHE_DIR=/var/cache/qlab
 
+# A font with Chinese glyphs: matplotlib draws the zh_CN PNG downloads with it (figures/tensor/png.py).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+ && rm -rf /var/lib/apt/lists/*
+
 # A user of its own (no root at run time), and the result cache it owns.  The directory exists in
 # the image so that a new named volume mounted on it starts with this owner.
 RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin qlab \

@@ -4,6 +4,8 @@ out by hand (no streamlit); the reductions they draw are tested in tests/test_an
 from __future__ import annotations
 
 import math
+import os
+import warnings
 
 import numpy as np
 import plotly.graph_objects as go
@@ -202,3 +204,23 @@ def test_html_and_png_downloads():
         F.rate_distortion_png(["a", "b", "c"], [4.0, 8.0, 16.0], [20.0, 40.0, math.inf], current="b"),
     ):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_png_downloads_draw_chinese_labels():
+    """zh_CN labels in a PNG download are drawn, not empty boxes: matplotlib falls back from
+    DejaVu Sans to an installed CJK font (.ci/run and the Dockerfile install fonts-wqy-microhei);
+    every missing glyph would be a UserWarning."""
+    from figures.tensor.png import CJK_FAMILIES, font_families
+
+    if len(font_families()) < 2:
+        hint = f"no font of {CJK_FAMILIES} is installed: apt-get install fonts-wqy-microhei, then delete matplotlib's fontlist-*.json cache"
+        if os.environ.get("E2E_REQUIRED"):
+            pytest.fail(hint)
+        pytest.skip(hint)
+    x = rng_tensor((64, 64))
+    h = A.value_histograms(x, quantize(x, "int4:block=64").dequantize())
+    zh = {"axis_error": "误差（存储值 − 原值）", "axis_count": "数量", "legend_original": "原值", "legend_dequantized": "存储值"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for png in (F.value_histogram_png(h, title="张量 · int4", labels=zh), F.error_histogram_png(h, title="误差", labels=zh)):
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -25,12 +26,32 @@ from .labels import (
     ORIGINAL_COLOR,
 )
 
-__all__ = ["value_histogram_png", "error_histogram_png", "rate_distortion_png"]
+__all__ = ["CJK_FAMILIES", "font_families", "value_histogram_png", "error_histogram_png", "rate_distortion_png"]
+
+
+CJK_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "SimHei")
+"""Fonts with Simplified Chinese glyphs, the first one installed is used (Debian: fonts-wqy-microhei)."""
+
+
+@functools.cache
+def font_families() -> tuple[str, ...]:
+    """matplotlib's font list for the PNGs: DejaVu Sans (matplotlib's own), then the first
+    installed :data:`CJK_FAMILIES` font.  matplotlib falls back glyph by glyph, so a zh_CN label
+    such as 误差 is drawn instead of empty boxes ("Glyph 35823 missing from font(s) DejaVu Sans");
+    set once in this process (only the PNG downloads and the formula SVGs use matplotlib)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    families = ("DejaVu Sans", *[n for n in CJK_FAMILIES if n in installed][:1])
+    matplotlib.rcParams["font.family"] = list(families)
+    return families
 
 
 def _mpl_figure(width: float = 8.0, height: float = 4.2):
     from matplotlib.figure import Figure
 
+    font_families()
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
 
 
