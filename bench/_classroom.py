@@ -135,11 +135,19 @@ class Server:
             self.lines.append((t, line))
             self.log.write(f"{t - self.t_start:8.2f} {line}\n")
             self.log.flush()
-            if line.startswith("warm: /"):
-                page = line[7:].split()[0]
-                self.warm[page] = (t, line)
-                if page == ALL_PAGES[-1]:
-                    self.warm_done.set()
+            if line.startswith("warm: /"):  # a page's defaults
+                self.warm[line[7:].split()[0]] = (t, line)
+            elif line.startswith("warm: choices /"):  # every value of a preset widget: "/amp amp_preset"
+                self.warm[" ".join(line[15:].split()[:2]).rstrip(":")] = (t, line)
+            elif line.startswith("warm: done"):
+                self.warm_done.set()
+
+    def warm_state(self) -> str:
+        """Where the warm-up is: "done (t+N s)", "defaults done (t+N s), choices running", "running"."""
+        if ALL_PAGES[-1] not in self.warm:
+            return "running"
+        t = f"t+{self.warm[ALL_PAGES[-1]][0] - self.t_start:.0f} s"
+        return f"done ({t})" if self.warm_done.is_set() else f"defaults done ({t}), choices running"
 
     def wait_healthy(self, timeout: float = 90) -> float:
         deadline = time.monotonic() + timeout
@@ -512,7 +520,7 @@ async def wave(browser, server: Server, mem: Memory, page: str, n: int, k: int, 
     """``n`` sessions open ``/page`` spread uniformly over SPREAD_S (``k`` in chromium, the others
     websocket clients); all stay connected until the last one has finished (or timed out), then all
     are closed."""
-    w = Wave(page, warm_before=f"done (t+{server.warm[ALL_PAGES[-1]][0] - server.t_start:.0f} s)" if server.warm_done.is_set() else "running")
+    w = Wave(page, warm_before=server.warm_state())
     renice_browser(server)
     held: list = []
     in_chromium = chromium_indices(n, k)

@@ -501,7 +501,7 @@ def report(args, res: dict, info: dict) -> str:
     ]
     wl = res.get("warm_lines") or []
     if wl:
-        out += ["The warm-up (`tools/warm.py` prints its lines when it is done): " + "; ".join(f"`{' '.join(line.split())}`" for line in wl) +
+        out += ["The warm-up (`tools/warm.py`: each page's defaults, then every value of the preset widgets): " + "; ".join(f"`{' '.join(line.split())}`" for line in wl) +
                 f". After the cold waves it took {res.get('warm_wait', 0):.0f} s more to finish.", ""]
     out += [
         "### Warm: after the warm-up finished (the disk cache filled, every page visited in the process)",

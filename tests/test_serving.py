@@ -63,6 +63,11 @@ def test_warm_up_opens_pages_without_errors():
     out = warm.warm(("bits", "learn"), timeout=60)
     assert [p for p, _s, _e in out] == ["bits", "learn"]
     assert all(e == "" for _p, _s, e in out), out
+    picked = warm.warm_choices((("bits", "selectbox", "bits_rounding"), ("bits", "toggle", "bits_saturate")), timeout=60)
+    from lab.core.state import ROUNDINGS
+
+    assert [(p, k, n, e) for p, k, n, _s, e in picked] == [("bits", "bits_rounding", len(ROUNDINGS) - 1, ""), ("bits", "bits_saturate", 1, "")]
+    assert {page for page, _kind, _key in warm.CHOICES} <= set(warm.PAGES)
 
 
 def test_served_connections_have_no_nagle_delay():
