@@ -428,6 +428,7 @@ def compare(tensor: tc.Tensor, scheme: str | None, an: tc.Analysis | None) -> No
         try:
             cmp_rows.append(tc.compare_row(tensor.key, s, x))
             seen.add(("compare", tensor.key, s))
+            seen.add(("analysis", tensor.key, s))  # the row came from its analysis: picking it needs no spinner
         except ValueError as exc:
             cmp_problems.append((s, str(exc)))
         if bar is not None:
