@@ -7,9 +7,10 @@ waits neither for the models to load nor for the pages' default results.
   resources every session uses (the two models, their tokenized evaluation sets and float32
   references): ``st.cache_resource`` holds one copy per process, so loading them here is what
   makes the first visit as quick as the second.
-* Beside it, ``tools/warm.py`` opens every page once with its defaults in a separate
-  low-priority process, which fills the on-disk result cache (``QLAB_CACHE_DIR``) that this
-  server reads; what it has not finished yet, the server waits for instead of computing twice.
+* Beside it, ``tools/warm.py`` opens every page once with its defaults, then picks every value
+  of the preset widgets that start a heavy run, in a separate low-priority process, which fills
+  the on-disk result cache (``QLAB_CACHE_DIR``) that this server reads; what it has not finished
+  yet, the server waits for instead of computing twice.
 
 ``QLAB_WARM=0`` turns both off (``make run`` passes it through).
 
