@@ -102,6 +102,27 @@ def _timed(page, expect, action) -> tuple[float, float]:
     return done[-1], painted[-1]
 
 
+def _open_tensor(page, expect, url: str) -> float:
+    """Open a Tensor Lab URL and wait until its metrics are shown and the page is idle: seconds."""
+    t0 = time.perf_counter()
+    page.goto(url)
+    expect(page.locator("table.tl-metrics")).to_be_visible(timeout=LONG)
+    _idle(page, expect)
+    return time.perf_counter() - t0
+
+
+def _scheme_changes(page, expect, schemes, what: str) -> str:
+    """Type each scheme into the scheme box and press Enter: the painted times, as a table cell."""
+    box = page.get_by_role("textbox", name="Scheme string")
+    paints = []
+    for s in schemes:
+        box.fill(s)  # focuses the box: Enter goes to it
+        done, painted = _timed(page, expect, lambda: page.keyboard.press("Enter"))
+        paints.append(painted)
+        print(f"  {what} {s:24s} script done {done:5.0f} ms, painted {painted:5.0f} ms", flush=True)
+    return f"median {statistics.median(paints):.0f} ms, range {min(paints):.0f}–{max(paints):.0f} ms"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--schemes", nargs="+", default=SCHEMES)
@@ -119,19 +140,10 @@ def main() -> int:
             page.goto(url + "/")
             _idle(page, expect)
 
-            t0 = time.perf_counter()
-            page.goto(url + "/tensor?sample=gaussian_weights&size=16M&compare=none")
-            expect(page.locator("table.tl-metrics")).to_be_visible(timeout=LONG)
-            _idle(page, expect)
-            rows.append(("Tensor Lab, 16M: first open (generate, hash, quantize, plotly import)", f"{time.perf_counter() - t0:.2f} s"))
-            box = page.get_by_role("textbox", name="Scheme string")
-            paints = []
-            for s in args.schemes:
-                box.fill(s)
-                done, painted = _timed(page, expect, lambda: page.keyboard.press("Enter"))
-                paints.append(painted)
-                print(f"  scheme {s:24s} script done {done:5.0f} ms, painted {painted:5.0f} ms", flush=True)
-            rows.append((f"Tensor Lab, 16M: one scheme change ({len(paints)} schemes), painted", f"median {statistics.median(paints):.0f} ms, range {min(paints):.0f}–{max(paints):.0f} ms"))
+            seconds = _open_tensor(page, expect, url + "/tensor?sample=gaussian_weights&size=16M&compare=none")
+            rows.append(("Tensor Lab, 16M: first open (generate, hash, quantize, plotly import)", f"{seconds:.2f} s"))
+            cell = _scheme_changes(page, expect, args.schemes, "scheme")
+            rows.append((f"Tensor Lab, 16M: one scheme change ({len(args.schemes)} schemes), painted", cell))
             log_toggle = page.get_by_text("Log count axis", exact=True)
             if log_toggle.count():
                 _d, painted = _timed(page, expect, lambda: log_toggle.click())
@@ -141,19 +153,10 @@ def main() -> int:
 
             # another tensor (seed 1), opened with the default comparison (every preset): picking a
             # compared scheme reuses the analysis the comparison made
-            t0 = time.perf_counter()
-            page.goto(url + "/tensor?sample=gaussian_weights&size=16M&seed=1")
-            expect(page.locator("table.tl-metrics")).to_be_visible(timeout=LONG)
-            _idle(page, expect)
-            rows.append((f"Tensor Lab, 16M: first open comparing the {len(PRESETS)} presets", f"{time.perf_counter() - t0:.2f} s"))
-            box = page.get_by_role("textbox", name="Scheme string")
-            paints = []
-            for s in PICKS:
-                box.fill(s)
-                done, painted = _timed(page, expect, lambda: page.keyboard.press("Enter"))
-                paints.append(painted)
-                print(f"  compared scheme {s:24s} script done {done:5.0f} ms, painted {painted:5.0f} ms", flush=True)
-            rows.append((f"Tensor Lab, 16M: picking a compared scheme ({len(paints)} presets), painted", f"median {statistics.median(paints):.0f} ms, range {min(paints):.0f}–{max(paints):.0f} ms"))
+            seconds = _open_tensor(page, expect, url + "/tensor?sample=gaussian_weights&size=16M&seed=1")
+            rows.append((f"Tensor Lab, 16M: first open comparing the {len(PRESETS)} presets", f"{seconds:.2f} s"))
+            cell = _scheme_changes(page, expect, PICKS, "compared scheme")
+            rows.append((f"Tensor Lab, 16M: picking a compared scheme ({len(PICKS)} presets), painted", cell))
 
             for path, heading, label in (
                 ("/amp", "5. FP16 vs BF16", "Mixed precision training: default runs (5 networks)"),

@@ -372,12 +372,13 @@ def _hists(key: str, scheme: str, bins: int, _x: np.ndarray) -> qa.Hists:
     return qa.value_histograms(_x, qz.xq, bins=bins, error_bins=bins, max_error=a.metrics["max_abs_error"], finite=a.n_nonfinite_out == 0)
 
 
-def _summary(scheme: str, q: QuantizedTensor, m: dict[str, Any]) -> dict[str, Any]:
+def _summary(scheme: str, family: str, bits: float, nbytes: int, m: dict[str, Any]) -> dict[str, Any]:
+    """One row of a comparison table: the scheme, its cost and its error metrics."""
     return {
         "scheme": scheme,
-        "family": type(q.scheme).family,
-        "bits": float(q.bits_per_element),
-        "nbytes": int(q.nbytes),
+        "family": family,
+        "bits": float(bits),
+        "nbytes": int(nbytes),
         "sqnr_db": float(m["sqnr_db"]),
         "mse": float(m["mse"]),
         "max_abs_error": float(m["max_abs_error"]),
@@ -401,12 +402,7 @@ def compare_row(key: str, scheme: str, _x: np.ndarray) -> dict[str, Any]:
 
 def row_from_analysis(a: Analysis) -> dict[str, Any]:
     """The comparison row of the current scheme, from its analysis (no recomputation)."""
-    m = a.metrics
-    return {
-        "scheme": a.scheme, "family": a.family, "bits": a.bits_per_element, "nbytes": a.nbytes, "sqnr_db": m["sqnr_db"], "mse": m["mse"],
-        "max_abs_error": m["max_abs_error"], "one_minus_cosine": m["one_minus_cosine"], "rel_error": m["rel_error"],
-        "frac_clipped": m["frac_clipped"] or 0.0, "frac_flushed": m["frac_flushed"],
-    }
+    return _summary(a.scheme, a.family, a.bits_per_element, a.nbytes, a.metrics)
 
 
 # --------------------------------------------------------------------------- block zoom
@@ -472,7 +468,7 @@ def per_tensor_row(sha: str, name: str, tensor: str, scheme: str, mode: str, _fi
         x = lt.array if not lt.n_nonfinite else _clean(lt.array, mode)
         row.update(shape=" × ".join(map(str, lt.array.shape)) or "()", size=int(lt.array.size))
         q = quantize(x, scheme)
-        row.update(_summary(scheme, q, quant_metrics(x, q.dequantize(), clipped=q.clipped).as_dict()))
+        row.update(_summary(scheme, type(q.scheme).family, q.bits_per_element, q.nbytes, quant_metrics(x, q.dequantize(), clipped=q.clipped).as_dict()))
     except ValueError as exc:  # TensorFileError is a ValueError; so are quantlib's refusals
         row["problem"] = str(exc)
     return row
